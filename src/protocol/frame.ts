@@ -1,0 +1,35 @@
+/**
+ * The logical Codec frame shared by the msgpack and protobuf wire modes.
+ *
+ * `ids` are raw vocabulary token IDs (uint32) generated since the previous frame.
+ * The last frame of a stream has `done: true` and a `finish_reason`; nothing follows it.
+ */
+export interface CodecFrame {
+  ids: number[];
+  done: boolean;
+  /** Present on the terminal frame: "stop", "length", "abort", "error" or another engine value. */
+  finish_reason?: string;
+  /** Tool-call regions that closed during the chunk this frame carries. */
+  tool_calls?: ToolCall[];
+}
+
+/** A tool call detected by the server-side ToolWatcher. */
+export interface ToolCall {
+  /** The whole trimmed region body text, possibly empty. */
+  arguments_json: string;
+  name?: string;
+  /** `tc_` followed by an 8-digit lowercase hex sequence number counted per request. */
+  id?: string;
+}
+
+/** Binary wire modes that every Codec engine ships. */
+export type BinaryStreamFormat = "msgpack" | "protobuf";
+
+/** Every value of the `stream_format` request field. */
+export type StreamFormat = "json" | BinaryStreamFormat;
+
+/** Response Content-Type of each binary wire mode. */
+export const BINARY_CONTENT_TYPES: Readonly<Record<BinaryStreamFormat, string>> = {
+  msgpack: "application/x-msgpack",
+  protobuf: "application/x-protobuf",
+};
