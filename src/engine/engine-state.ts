@@ -1,0 +1,48 @@
+import { ERRORS, HttpError } from "../http/errors.js";
+import type { ChatTemplate } from "./chat-template.js";
+import type { ModelHost } from "./model-host.js";
+import type { SequencePool } from "./sequence-pool.js";
+
+/** What request handlers use once the model is loaded. */
+export interface ReadyEngine {
+  host: ModelHost;
+  pool: SequencePool;
+  template: ChatTemplate;
+}
+
+/** Phases of the engine process: it serves HTTP while loading so `/health` can answer 503. */
+export type EnginePhase = "loading" | "ready" | "failed";
+
+/** Holds the engine's phase and, once ready, the loaded model. */
+export class EngineState {
+  #phase: EnginePhase = "loading";
+  #ready: ReadyEngine | undefined;
+
+  get phase(): EnginePhase {
+    return this.#phase;
+  }
+
+  /** The loaded model, or `undefined` while loading or after a failure. */
+  get ready(): ReadyEngine | undefined {
+    return this.#ready;
+  }
+
+  markReady(ready: ReadyEngine): void {
+    this.#ready = ready;
+    this.#phase = "ready";
+  }
+
+  markFailed(): void {
+    this.#ready = undefined;
+    this.#phase = "failed";
+  }
+
+  /** Returns the loaded model, or throws a 503 with `Retry-After` while it is loading. */
+  requireReady(): ReadyEngine {
+    if (this.#ready !== undefined) return this.#ready;
+
+    const message =
+      this.#phase === "failed" ? "the model failed to load" : "the model is still loading; retry shortly";
+    throw new HttpError(ERRORS.engineLoading, message, { headers: { "Retry-After": "1" } });
+  }
+}

@@ -1,0 +1,122 @@
+import type { LlamaContextSequence, SequenceEvaluateOptions, Token } from "node-llama-cpp";
+
+import type { ModelHost } from "./model-host.js";
+import type { GenerationRequest } from "./requests/generation-request.js";
+import { StopFilter, type Release } from "./stop-filter.js";
+
+/** Why a generation ended; the same strings go on Codec frames and in OpenAI `finish_reason`. */
+export type FinishReason = "stop" | "length" | "abort" | "error";
+
+/** Token counts, in the OpenAI `usage` shape. */
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+/** How a generation ended, with whatever was still held back at the end. */
+export interface GenerationResult {
+  finishReason: FinishReason;
+  usage: Usage;
+  /** IDs and text released only at the end (held for a stop string, or partial UTF-8). */
+  tail: Release;
+}
+
+/**
+ * Generates a completion on `sequence`, yielding IDs and text as soon as they may be sent.
+ *
+ * Ends with `stop` on an end-of-generation token (which is not sent or counted) or a stop
+ * string, `length` after `request.maxTokens` tokens, and `abort` when `signal` aborts.
+ * `completion_tokens` counts every sampled token except the end-of-generation token.
+ */
+export async function* generate(
+  host: ModelHost,
+  sequence: LlamaContextSequence,
+  request: GenerationRequest,
+  signal: AbortSignal,
+  onFinish?: (finishReason: FinishReason, usage: Usage) => void,
+): AsyncGenerator<Release, GenerationResult> {
+  const detokenizer = host.createDetokenizer();
+  const filter = new StopFilter(request.stop);
+  const generated: Token[] = [];
+  // Stays "abort" unless the loop ends on its own, so a consumer that stops early counts as an abort.
+  let finishReason: FinishReason = "abort";
+  let stoppedByString = false;
+
+  try {
+    if (request.maxTokens === 0) finishReason = "length";
+    else {
+      const tokens = sequence.evaluate(request.promptIds as Token[], evaluateOptions(host, request, generated));
+      for await (const id of tokens) {
+        if (signal.aborted) break;
+        if (host.isEndOfGeneration(id)) {
+          finishReason = "stop";
+          break;
+        }
+
+        generated.push(id);
+        const { release, stopped } = filter.push(id, detokenizer.render([id], { partial: true }));
+        if (release.ids.length > 0 || release.text !== "") yield release;
+        if (stopped) {
+          finishReason = "stop";
+          stoppedByString = true;
+          break;
+        }
+        if (generated.length >= request.maxTokens) {
+          finishReason = "length";
+          break;
+        }
+      }
+      // The sequence ended without a reason of ours (its context is full): report it as a length stop.
+      if (finishReason === "abort" && !signal.aborted) finishReason = "length";
+    }
+
+    const tail = stoppedByString ? { ids: [], text: "" } : filter.flush();
+    if (!stoppedByString) tail.text += detokenizer.render([], { partial: false });
+    return { finishReason, usage: usageOf(request, generated.length), tail };
+  } finally {
+    onFinish?.(finishReason, usageOf(request, generated.length));
+  }
+}
+
+function usageOf(request: GenerationRequest, completionTokens: number): Usage {
+  const promptTokens = request.promptIds.length;
+  return {
+    prompt_tokens: promptTokens,
+    completion_tokens: completionTokens,
+    total_tokens: promptTokens + completionTokens,
+  };
+}
+
+/** Penalties look at this many of the most recent generated tokens, node-llama-cpp's default. */
+const PENALTY_WINDOW = 64;
+
+function evaluateOptions(
+  host: ModelHost,
+  request: GenerationRequest,
+  generated: readonly Token[],
+): SequenceEvaluateOptions {
+  const sampling = request.sampling;
+  const options: SequenceEvaluateOptions = {
+    temperature: sampling.temperature,
+    // EOG tokens are yielded so that we can tell "stop" apart from the sequence ending.
+    yieldEogToken: true,
+  };
+  if (sampling.topK !== undefined) options.topK = sampling.topK;
+  if (sampling.topP !== undefined) options.topP = sampling.topP;
+  if (sampling.minP !== undefined) options.minP = sampling.minP;
+  if (sampling.seed !== undefined) options.seed = sampling.seed;
+  if (sampling.logitBias.length > 0) options.tokenBias = host.createTokenBias(sampling.logitBias);
+
+  const penalties = sampling.frequencyPenalty ?? sampling.presencePenalty ?? sampling.repetitionPenalty;
+  if (penalties !== undefined) {
+    options.repeatPenalty = {
+      punishTokens: () => generated.slice(-PENALTY_WINDOW),
+      maxPunishTokens: PENALTY_WINDOW,
+      penalty: sampling.repetitionPenalty ?? 1,
+      frequencyPenalty: sampling.frequencyPenalty ?? 0,
+      presencePenalty: sampling.presencePenalty ?? 0,
+    };
+  }
+  return options;
+}

@@ -1,0 +1,66 @@
+import { LlamaLogLevel } from "node-llama-cpp";
+
+import type { EventLogger } from "../http/logger.js";
+
+/** Named log events of the engine process. */
+
+export function modelLoading(log: EventLogger, fields: { modelPath: string; threads: number; parallel: number }): void {
+  log.info({ event: "engine.model_loading", ...fields }, "loading model");
+}
+
+export function modelLoaded(
+  log: EventLogger,
+  fields: {
+    modelPath: string;
+    gpu: string;
+    threads: number;
+    contextSize: number;
+    trainContextSize: number;
+    sequences: number;
+    mapId: string;
+    mapHash: string;
+    durationMs: number;
+  },
+): void {
+  log.info({ event: "engine.model_loaded", ...fields }, "model loaded; engine is ready");
+}
+
+export function modelLoadFailed(log: EventLogger, fields: { modelPath: string }, error: unknown): void {
+  log.error({ event: "engine.model_load_failed", ...fields, err: error }, "failed to load the model");
+}
+
+/** A generation failed inside llama.cpp or the output pipeline. */
+export function generationFailed(log: EventLogger, fields: { reqId: string; format: string }, error: unknown): void {
+  log.error({ event: "engine.generation_failed", ...fields, err: error }, "generation failed");
+}
+
+/** A generation ended; `abort` means the client went away. */
+export function generationFinished(
+  log: EventLogger,
+  fields: { reqId: string; finishReason: string; promptTokens: number; completionTokens: number; durationMs: number },
+): void {
+  log.info({ event: "engine.generation_finished", ...fields }, "generation finished");
+}
+
+export function engineStopping(log: EventLogger, fields: { signal: string }): void {
+  log.info({ event: "engine.stopping", ...fields }, "stopping the engine");
+}
+
+/** Forwards one llama.cpp log line at the matching level. */
+export function llamaCppLogged(log: EventLogger, level: LlamaLogLevel, message: string): void {
+  const text = message.trimEnd();
+  if (text === "") return;
+
+  const event = { event: "engine.llama_cpp_log" };
+  switch (level) {
+    case LlamaLogLevel.fatal:
+    case LlamaLogLevel.error:
+      log.error(event, text);
+      break;
+    case LlamaLogLevel.warn:
+      log.warn(event, text);
+      break;
+    default:
+      log.debug(event, text);
+  }
+}

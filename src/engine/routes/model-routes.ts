@@ -1,0 +1,70 @@
+import type { FastifyInstance } from "fastify";
+
+import { ERRORS, HttpError } from "../../http/errors.js";
+import type { EngineState, ReadyEngine } from "../engine-state.js";
+
+/** Path prefix under which the engine serves its tokenizer map. */
+export const MAP_PATH_PREFIX = "/.well-known/codec/maps/";
+
+/** The discovery headers for Codec JSON documents: cacheable and readable from browsers. */
+const WELL_KNOWN_HEADERS = {
+  "Access-Control-Allow-Origin": "*",
+  "Cache-Control": "public, max-age=300, stale-while-revalidate=86400",
+};
+
+/** Registers `/health`, `/v1/models` and the tokenizer map route. */
+export function registerModelRoutes(app: FastifyInstance, state: EngineState, startedAt: number): void {
+  app.get("/health", async (_request, reply) => {
+    const phase = state.phase;
+    await reply.code(phase === "ready" ? 200 : 503).send({ status: phase === "ready" ? "ok" : phase });
+  });
+
+  app.get("/v1/models", async () => {
+    const engine = state.requireReady();
+    return { object: "list", data: [modelCard(engine, startedAt)] };
+  });
+
+  app.get<{ Params: { "*": string } }>("/v1/models/*", async (request) => {
+    const engine = state.requireReady();
+    const id = request.params["*"];
+    if (id !== engine.host.servedModelName) {
+      throw new HttpError(ERRORS.routeNotFound, `model '${id}' is not served here; GET /v1/models lists the model`, {
+        param: "model",
+        value: id,
+      });
+    }
+    return modelCard(engine, startedAt);
+  });
+
+  app.get<{ Params: { "*": string } }>(`${MAP_PATH_PREFIX}*`, async (request, reply) => {
+    const engine = state.requireReady();
+    const map = engine.host.tokenizerMap;
+    const requested = request.params["*"];
+    if (requested !== `${map.id}.json`) {
+      throw new HttpError(ERRORS.mapNotFound, `no tokenizer map '${requested}'; this engine serves '${map.id}.json'`);
+    }
+    await reply
+      .headers(WELL_KNOWN_HEADERS)
+      .header("ETag", `"${map.hash}"`)
+      .type("application/json")
+      .send(Buffer.from(map.bytes.buffer, map.bytes.byteOffset, map.bytes.byteLength));
+  });
+}
+
+/** The `/v1/models` entry, with the Codec map that decodes this model's token IDs. */
+function modelCard(engine: ReadyEngine, startedAt: number) {
+  const map = engine.host.tokenizerMap;
+  return {
+    id: engine.host.servedModelName,
+    object: "model",
+    created: Math.floor(startedAt / 1000),
+    owned_by: "codec-serve",
+    max_model_len: engine.host.contextSize,
+    codec: {
+      map_id: map.id,
+      map_hash: map.hash,
+      map_url: `${MAP_PATH_PREFIX}${map.id}.json`,
+      stream_formats: ["json", "msgpack", "protobuf"],
+    },
+  };
+}
