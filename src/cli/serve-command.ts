@@ -1,0 +1,77 @@
+import { Command, Option } from "commander";
+import { split as shellSplit } from "shlex";
+
+import { LOG_LEVELS } from "../http/logger.js";
+import { BACKEND_KIND_NAMES } from "../supervisor/backend-kinds.js";
+import { defaultDataDir, type SupervisorOptions } from "../supervisor/supervisor-options.js";
+import { runSupervisorProcess } from "../supervisor/supervisor-server.js";
+import { oneOf, parsePort, parseSecondsToMs } from "./option-parsers.js";
+
+/** `codec-serve serve`: the supervisor on port 8080, which runs and proxies the engine. */
+export function serveCommand(): Command {
+  return new Command("serve")
+    .description("Start the supervisor: it launches the engine, watches it and proxies /v1/* to it")
+    .addOption(new Option("--host <address>", "address to listen on").env("CODEC_HOST").default("127.0.0.1"))
+    .addOption(new Option("--port <number>", "port to listen on").env("CODEC_PORT").argParser(parsePort).default(8080))
+    .addOption(
+      new Option("--backend <kind>", "engine to launch").choices(BACKEND_KIND_NAMES).env("CODEC_BACKEND").default("embedded"),
+    )
+    .addOption(
+      new Option("--backend-host <address>", "address the engine listens on").env("CODEC_BACKEND_HOST").default("127.0.0.1"),
+    )
+    .addOption(
+      new Option("--backend-port <number>", "port the engine listens on").env("CODEC_BACKEND_PORT").argParser(parsePort).default(30000),
+    )
+    .addOption(new Option("--data-dir <dir>", "directory for the demo model and state").env("CODEC_DATA_DIR"))
+    .addOption(new Option("--models-dir <dir>", "model registry directory (default: <data-dir>/models)").env("CODEC_MODELS_DIR"))
+    .addOption(
+      new Option(
+        "--initial-model <spec>",
+        "model to load at start: registry name or absolute path; 'none' starts without one (default: the demo model)",
+      ).env("CODEC_INITIAL_MODEL"),
+    )
+    .option(
+      "--backend-arg <args>",
+      "extra engine arguments, shell-split; repeatable, placed before CODEC_BACKEND_ARGS",
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .addOption(
+      new Option("--startup-timeout <seconds>", "how long to wait for the engine to become healthy")
+        .env("CODEC_STARTUP_TIMEOUT_S")
+        .argParser(parseSecondsToMs)
+        .default(1_800_000, "1800"),
+    )
+    .addOption(
+      new Option("--shutdown-grace <seconds>", "how long the engine gets to exit after SIGTERM before SIGKILL")
+        .env("CODEC_SHUTDOWN_GRACE_S")
+        .argParser(parseSecondsToMs)
+        .default(30_000, "30"),
+    )
+    .addOption(new Option("--log-level <level>", "log level").argParser(oneOf(LOG_LEVELS)).env("CODEC_LOG_LEVEL").default("info"))
+    .action(async (flags: Record<string, unknown>) => {
+      await runSupervisorProcess(supervisorOptionsFromFlags(flags));
+    });
+}
+
+function supervisorOptionsFromFlags(flags: Record<string, unknown>): SupervisorOptions {
+  const dataDir = (flags.dataDir as string | undefined) ?? defaultDataDir();
+  const backendArgs = [
+    ...(flags.backendArg as string[]).flatMap((value) => shellSplit(value)),
+    ...shellSplit(process.env.CODEC_BACKEND_ARGS ?? ""),
+  ];
+  return {
+    host: flags.host as string,
+    port: flags.port as number,
+    backend: flags.backend as SupervisorOptions["backend"],
+    backendHost: flags.backendHost as string,
+    backendPort: flags.backendPort as number,
+    dataDir,
+    modelsDir: (flags.modelsDir as string | undefined) ?? `${dataDir}/models`,
+    initialModel: flags.initialModel as string | undefined,
+    backendArgs,
+    startupTimeoutMs: flags.startupTimeout as number,
+    shutdownGraceMs: flags.shutdownGrace as number,
+    logLevel: flags.logLevel as SupervisorOptions["logLevel"],
+  };
+}

@@ -1,0 +1,43 @@
+import { homedir } from "node:os";
+import { join } from "node:path";
+
+import type { LogLevel } from "../http/logger.js";
+import type { BackendKindName } from "./backend-kinds.js";
+
+/** Everything the supervisor needs; built from flags and `CODEC_*` variables by the CLI. */
+export interface SupervisorOptions {
+  host: string;
+  port: number;
+  backend: BackendKindName;
+  backendHost: string;
+  backendPort: number;
+  /** Root for the demo model, caches and state. */
+  dataDir: string;
+  modelsDir: string;
+  /**
+   * The model to load at start-up: a registry name, an absolute path, or (for external
+   * backends) any spec the engine understands. `undefined` loads the generated demo model
+   * on the embedded engine; `"none"` or the empty string starts with no backend.
+   */
+  initialModel: string | undefined;
+  /** Extra arguments appended to the backend command line. */
+  backendArgs: string[];
+  startupTimeoutMs: number;
+  shutdownGraceMs: number;
+  logLevel: LogLevel;
+}
+
+/**
+ * The default data directory: `$CODEC_DATA_DIR`, else `$XDG_DATA_HOME/codec-serve`,
+ * else `~/.local/share/codec-serve`. It works for a non-root user outside a container.
+ */
+export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.CODEC_DATA_DIR) return env.CODEC_DATA_DIR;
+  const dataHome = env.XDG_DATA_HOME || join(homedir(), ".local", "share");
+  return join(dataHome, "codec-serve");
+}
+
+/** Values of `initialModel` that mean "start without a backend". */
+export function isNoModel(spec: string | undefined): boolean {
+  return spec !== undefined && (spec.trim() === "" || spec.trim().toLowerCase() === "none");
+}
