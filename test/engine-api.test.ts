@@ -218,6 +218,42 @@ describe("completions", () => {
   });
 });
 
+describe("end of generation", () => {
+  test("eos token stops with reason stop", async () => {
+    const body = (await (
+      await postJson(`${server.baseUrl}/v1/completions`, completion({ max_tokens: 5, logit_bias: { "151645": 100 } }))
+    ).json()) as any;
+    assert.equal(body.choices[0].finish_reason, "stop");
+    assert.equal(body.choices[0].text, "");
+    assert.equal(body.usage.completion_tokens, 0);
+  });
+
+  test("eos stop ends frames with stop", async () => {
+    const response = await postJson(
+      `${server.baseUrl}/v1/completions`,
+      completion({ max_tokens: 5, logit_bias: { "151645": 100 }, stream_format: "msgpack" }),
+    );
+    const frames = await collectFrames(response, "msgpack");
+    assert.deepEqual(frames, [{ ids: [], done: true, finish_reason: "stop" }]);
+  });
+
+  test("ignore_eos keeps generating", async () => {
+    const body = (await (
+      await postJson(
+        `${server.baseUrl}/v1/completions`,
+        completion({ max_tokens: 5, logit_bias: { "151645": 100 }, ignore_eos: true, stream_format: "protobuf" }),
+      )
+    ).body!) as any;
+    const frames: CodecFrame[] = [];
+    for await (const frame of decodeStream(body, "protobuf")) frames.push(frame);
+    assert.deepEqual(
+      frames.flatMap((frame) => frame.ids),
+      [151645, 151645, 151645, 151645, 151645],
+    );
+    assert.equal(frames.at(-1)!.finish_reason, "length");
+  });
+});
+
 describe("chat completions", () => {
   const chat = (extra: Record<string, unknown> = {}) => ({
     messages: [

@@ -17,6 +17,16 @@ const program = new Command("codec-serve")
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  process.stderr.write(`codec-serve: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`codec-serve: ${describeError(error)}\n`);
   process.exitCode = 1;
+}
+
+/** The error message with its causes, e.g. "fetch failed: connect ECONNREFUSED 127.0.0.1:1". */
+function describeError(error: unknown): string {
+  const parts: string[] = [];
+  for (let current: unknown = error; current !== undefined && parts.length < 4; ) {
+    parts.push(current instanceof Error ? current.message : String(current));
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return parts.join(": ");
 }

@@ -1,8 +1,8 @@
 import { InvalidArgumentError } from "commander";
 
-/** Parses a TCP port (1-65535), as commander option parser. */
+/** Parses a TCP port; 0 asks for any free port. */
 export function parsePort(value: string): number {
-  return parseInteger(value, 1, 65_535, "a port number from 1 to 65535");
+  return parseInteger(value, 0, 65_535, "a port number from 0 to 65535 (0 picks a free port)");
 }
 
 /** Parses a positive integer. */

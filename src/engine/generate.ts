@@ -25,8 +25,8 @@ export interface GenerationResult {
 /**
  * Generates a completion on `sequence`, yielding IDs and text as soon as they may be sent.
  *
- * Ends with `stop` on an end-of-generation token (which is not sent or counted) or a stop
- * string, `length` after `request.maxTokens` tokens, and `abort` when `signal` aborts.
+ * Ends with `stop` on an end-of-generation token (which is not sent or counted, unless
+ * `ignoreEos` makes it an ordinary token) or a stop string, `length` after `request.maxTokens` tokens, and `abort` when `signal` aborts.
  * `completion_tokens` counts every sampled token except the end-of-generation token.
  */
 export async function* generate(
@@ -49,7 +49,7 @@ export async function* generate(
       const tokens = sequence.evaluate(request.promptIds as Token[], evaluateOptions(host, request, generated));
       for await (const id of tokens) {
         if (signal.aborted) break;
-        if (host.isEndOfGeneration(id)) {
+        if (!request.ignoreEos && host.isEndOfGeneration(id)) {
           finishReason = "stop";
           break;
         }

@@ -138,7 +138,11 @@ export class ModelHost {
    */
   createTokenBias(pairs: ReadonlyArray<readonly [number, number]>): TokenBias {
     const bias = new TokenBias(this.#model.tokenizer);
-    for (const [id, value] of pairs) bias.set(id as Token, value <= -100 ? "never" : { logit: value });
+    // NOTE: TokenBias.set in node-llama-cpp 3.21.1 silently skips end-of-generation tokens,
+    // but OpenAI clients bias EOS too (to force or forbid stopping). The sampler reads the
+    // internal `_biases` map, so we fill it directly; the version is pinned exactly.
+    const biases = (bias as unknown as { _biases: Map<Token, number> })._biases;
+    for (const [id, value] of pairs) biases.set(id as Token, value <= -100 ? -Infinity : value);
     return bias;
   }
 

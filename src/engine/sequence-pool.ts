@@ -42,7 +42,7 @@ export class SequencePool {
 
   /** Waits for a free sequence. Rejects with the signal's reason when it aborts first. */
   acquire(signal: AbortSignal): Promise<LlamaContextSequence> {
-    signal.throwIfAborted();
+    if (signal.aborted) return Promise.reject(signal.reason);
 
     const sequence = this.#free.pop();
     if (sequence !== undefined) return Promise.resolve(sequence);

@@ -36,7 +36,7 @@ export const ERRORS = {
   proxyBackendStarting: spec("CODEC_ERR_PROXY_BACKEND_STARTING", 503),
   proxyBackendUnreachable: spec("CODEC_ERR_PROXY_BACKEND_UNREACHABLE", 502),
   proxyBackendFailed: spec("CODEC_ERR_PROXY_BACKEND_FAILED", 502),
-  internal: spec("CODEC_ERR_INTERNAL", 500),
+  internal: spec("CODEC_ERR_SERVER_INTERNAL", 500),
 } as const satisfies Record<string, ErrorSpec>;
 
 /** Options that attach a request field, extra response headers or a cause to an error. */

@@ -60,6 +60,11 @@ export function initialModelSkipped(log: EventLogger, fields: { reason: string }
   log.info({ event: "supervisor.no_initial_model", ...fields }, "starting without a backend");
 }
 
+export function initialModelFailed(log: EventLogger, fields: { model: string }, error: unknown): void {
+  const reason = error instanceof Error ? error.message : String(error);
+  log.error({ event: "supervisor.initial_model_failed", ...fields, err: error }, `the initial model did not load: ${reason}`);
+}
+
 export function demoModelReady(log: EventLogger, fields: { path: string; durationMs: number }): void {
   log.info({ event: "supervisor.demo_model_ready", ...fields }, "demo model ready");
 }

@@ -11,7 +11,7 @@ import { createLogger, type Logger } from "../http/logger.js";
 import { VERSION } from "../http/version.js";
 import { getBackendKind } from "./backend-kinds.js";
 import { BackendManager } from "./backend-manager.js";
-import { demoModelReady, initialModelSkipped } from "./log-events.js";
+import { demoModelReady, initialModelFailed, initialModelSkipped } from "./log-events.js";
 import { LogRing } from "./log-ring.js";
 import { resolveGgufModel } from "./model-resolver.js";
 import { BackendProxy } from "./proxy.js";
@@ -63,9 +63,10 @@ export async function startSupervisor(
   await app.listen({ host: options.host, port: options.port });
   serverListening(log, { host: options.host, port: listeningPort(app), role: "supervisor" });
 
-  const initialLoad = loadInitialModel(options, backend, log).catch(() => {
-    // The failure is already logged and reported by /admin/status; the supervisor keeps serving.
-  });
+  // A failure is logged and shown by /admin/status; the supervisor keeps serving either way.
+  const initialLoad = loadInitialModel(options, backend, log).catch((error: unknown) =>
+    initialModelFailed(log, { model: options.initialModel ?? "the demo model" }, error),
+  );
 
   let closing: Promise<void> | undefined;
   const close = () => {

@@ -32,6 +32,7 @@ export const commonFields = {
   frequency_penalty: finite().min(-2).max(2).nullish(),
   presence_penalty: finite().min(-2).max(2).nullish(),
   repetition_penalty: finite().gt(0).max(10).nullish(),
+  ignore_eos: z.boolean().nullish(),
   logprobs: z.unknown().optional(),
   top_logprobs: z.unknown().optional(),
   echo: z.unknown().optional(),

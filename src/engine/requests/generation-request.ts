@@ -25,6 +25,8 @@ export interface GenerationRequest {
   maxTokens: number;
   sampling: SamplingOptions;
   stop: string[];
+  /** Keep generating past end-of-generation tokens (for benchmarks), as vLLM and llama.cpp allow. */
+  ignoreEos: boolean;
   /** Binary formats always stream. */
   stream: boolean;
   includeUsage: boolean;
@@ -65,6 +67,7 @@ export function resolveRequestSettings(fields: CommonFields, vocabSize: number):
   return {
     sampling: resolveSampling(fields, vocabSize),
     stop: normalizeStop(fields.stop),
+    ignoreEos: fields.ignore_eos ?? false,
     stream,
     includeUsage: stream && !binary && fields.stream_options?.include_usage === true,
     format,

@@ -2,14 +2,18 @@ import type { FastifyInstance } from "fastify";
 
 import { ERRORS, HttpError } from "../../http/errors.js";
 import type { BackendManager } from "../backend-manager.js";
+import type { BackendState } from "../backend-state.js";
 import type { BackendProxy } from "../proxy.js";
+
+/** What the proxy needs to know about the backend. */
+export type ProxyTarget = Pick<BackendManager, "origin" | "current" | "lastError"> & { readonly state: BackendState };
 
 /**
  * Forwards every path the supervisor does not serve itself to the backend. This runs in
  * its own plugin scope whose only body parser passes the raw request stream through, so
  * request bodies are streamed to the backend instead of being parsed or buffered.
  */
-export async function registerProxyRoutes(app: FastifyInstance, backend: BackendManager, proxy: BackendProxy): Promise<void> {
+export async function registerProxyRoutes(app: FastifyInstance, backend: ProxyTarget, proxy: BackendProxy): Promise<void> {
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser("*", (_request, payload, done) => done(null, payload));
@@ -22,7 +26,7 @@ export async function registerProxyRoutes(app: FastifyInstance, backend: Backend
 }
 
 /** Throws the 503 that explains why no backend can take the request. */
-function requireServingBackend(backend: BackendManager): void {
+function requireServingBackend(backend: ProxyTarget): void {
   switch (backend.state) {
     case "ready":
     case "draining":

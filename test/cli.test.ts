@@ -1,0 +1,79 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+
+import { runCli, startServeProcess, type ServeProcess } from "./helpers/cli-process.js";
+import { waitFor } from "./helpers/log-capture.js";
+import { TEST_CACHE_DIR } from "./helpers/paths.js";
+
+describe("serve and complete", () => {
+  let server: ServeProcess;
+  let cacheHome: string;
+
+  before(async () => {
+    cacheHome = await mkdtemp(join(tmpdir(), "codec-serve-cache-"));
+    server = await startServeProcess(
+      ["--port", "0", "--backend-port", "0", "--data-dir", TEST_CACHE_DIR, "--models-dir", join(cacheHome, "models")],
+      { CODEC_BACKEND_ARGS: "--threads 1 --ctx-size 512 --parallel 2 --gpu cpu --log-level warn" },
+    );
+    await waitFor(
+      () => server.events.some((event) => event.event === "backend.ready"),
+      60_000,
+      "the engine to become ready",
+    );
+  });
+
+  after(async () => {
+    assert.equal(await server.stop(), 0);
+    await rm(cacheHome, { recursive: true, force: true });
+  });
+
+  test("complete prints the same text in every format", async () => {
+    const outputs: string[] = [];
+    for (const format of ["json", "msgpack", "protobuf"]) {
+      const result = await runCli(
+        ["complete", "Once upon a time", "--url", server.baseUrl, "--stream-format", format, "--max-tokens", "16", "--temperature", "0"],
+        { XDG_CACHE_HOME: cacheHome },
+      );
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stderr, /finish_reason: length/);
+      outputs.push(result.stdout);
+    }
+    assert.ok(outputs[0]!.length > 1);
+    assert.equal(outputs[1], outputs[0]);
+    assert.equal(outputs[2], outputs[0]);
+  });
+
+  test("complete reports a server error", async () => {
+    const result = await runCli(["complete", "x", "--url", server.baseUrl, "--stream-format", "json", "--temperature", "-1"]);
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /HTTP 400.*temperature/);
+  });
+});
+
+test("help lists the commands", async () => {
+  const result = await runCli(["--help"]);
+  assert.equal(result.code, 0);
+  for (const command of ["serve", "engine", "complete"]) assert.match(result.stdout, new RegExp(`\\b${command}\\b`));
+});
+
+test("invalid port from the environment is rejected", async () => {
+  const result = await runCli(["serve"], { CODEC_PORT: "eighty" });
+  assert.notEqual(result.code, 0);
+  assert.match(result.stderr, /CODEC_PORT/);
+  assert.match(result.stderr, /not a port number/);
+});
+
+test("engine without a model is rejected", async () => {
+  const result = await runCli(["engine"]);
+  assert.notEqual(result.code, 0);
+  assert.match(result.stderr, /--model/);
+});
+
+test("complete against no server fails cleanly", async () => {
+  const result = await runCli(["complete", "x", "--url", "http://127.0.0.1:1", "--stream-format", "json"]);
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /^codec-serve: /);
+});
