@@ -7,7 +7,7 @@ import { REPO_ROOT } from "./helpers/paths.js";
 
 const SOURCE = join(REPO_ROOT, "src");
 
-/** Every TypeScript file under `src/`, with the import specifiers it contains. */
+/** Lists every TypeScript file under `src/` with the import specifiers it contains. */
 async function sourceFiles(): Promise<Array<{ path: string; imports: string[]; text: string }>> {
   const entries = await readdir(SOURCE, { recursive: true, withFileTypes: true });
   const files = entries.filter((entry) => entry.isFile() && entry.name.endsWith(".ts"));
@@ -23,7 +23,7 @@ async function sourceFiles(): Promise<Array<{ path: string; imports: string[]; t
   );
 }
 
-/** The top-level source folder a file or relative import lands in (protocol, engine, …). */
+/** Returns the top-level source folder (protocol, engine, …) that a path lies in. */
 function area(path: string): string {
   return relative(SOURCE, path).split("/")[0]!;
 }

@@ -6,7 +6,7 @@ import type { LlamaContext, LlamaContextSequence } from "node-llama-cpp";
 import { SequencePool } from "../src/engine/sequence-pool.js";
 import { HttpError } from "../src/http/errors.js";
 
-/** A stand-in for a llama.cpp context: the pool only counts and clears sequences. */
+/** Creates a stand-in for a llama.cpp context, since the pool only counts and clears sequences. */
 function fakeContext(sequences: number): { context: LlamaContext; cleared: number[] } {
   const cleared: number[] = [];
   let next = 0;

@@ -5,7 +5,7 @@ import { measureStream, median } from "./measure-stream.js";
 export const COMPLETION_TOKENS = 256;
 const RUNS = 3;
 
-/** One request that always generates exactly COMPLETION_TOKENS tokens. */
+/** Builds a request that always generates exactly COMPLETION_TOKENS tokens. */
 function completionRequest(format: string, extra: Record<string, unknown> = {}) {
   return {
     prompt: "The history of the printing press",

@@ -1,4 +1,4 @@
-/** What one streamed request cost on the wire and in time. */
+/** Wire bytes and timings of one streamed request. */
 export interface StreamMeasurement {
   bodyBytes: number;
   /** Milliseconds from sending the request to the response headers. */

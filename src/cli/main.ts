@@ -21,7 +21,7 @@ try {
   process.exitCode = 1;
 }
 
-/** The error message with its causes, e.g. "fetch failed: connect ECONNREFUSED 127.0.0.1:1". */
+/** Joins the error message with its causes, e.g. "fetch failed: connect ECONNREFUSED 127.0.0.1:1". */
 function describeError(error: unknown): string {
   const parts: string[] = [];
   for (let current: unknown = error; current !== undefined && parts.length < 4; ) {

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from "commander";
 
-/** Parses a TCP port; 0 asks for any free port. */
+/** Parses a TCP port; 0 requests any free port. */
 export function parsePort(value: string): number {
   return parseInteger(value, 0, 65_535, "a port number from 0 to 65535 (0 picks a free port)");
 }

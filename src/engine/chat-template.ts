@@ -2,7 +2,7 @@ import { Template } from "@huggingface/jinja";
 
 import { ERRORS, HttpError } from "../http/errors.js";
 
-/** A chat message as the template sees it: content is always plain text. */
+/** Chat message as passed to the template, with its content always plain text. */
 export interface TemplateMessage {
   role: string;
   content: string;

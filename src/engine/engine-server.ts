@@ -26,7 +26,7 @@ export interface RunningEngine {
 }
 
 /**
- * Starts the engine: listens first, so `/health` answers 503 while the model loads,
+ * Starts the engine: listens first, so `/health` returns 503 while the model loads,
  * then loads the model in the background.
  */
 export async function startEngine(options: EngineOptions, log: Logger = createLogger("engine", options.logLevel)): Promise<RunningEngine> {

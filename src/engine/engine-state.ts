@@ -3,14 +3,14 @@ import type { ChatTemplate } from "./chat-template.js";
 import type { ModelHost } from "./model-host.js";
 import type { SequencePool } from "./sequence-pool.js";
 
-/** What request handlers use once the model is loaded. */
+/** Loaded model, sequence pool and chat template, for request handlers. */
 export interface ReadyEngine {
   host: ModelHost;
   pool: SequencePool;
   template: ChatTemplate;
 }
 
-/** Phases of the engine process: it serves HTTP while loading so `/health` can answer 503. */
+/** Phases of the engine process: it serves HTTP while loading so `/health` can return 503. */
 export type EnginePhase = "loading" | "ready" | "failed";
 
 /** Holds the engine's phase and, once ready, the loaded model. */

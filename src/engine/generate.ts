@@ -4,7 +4,7 @@ import type { ModelHost } from "./model-host.js";
 import type { GenerationRequest } from "./requests/generation-request.js";
 import { StopFilter, type Release } from "./stop-filter.js";
 
-/** Why a generation ended; the same strings go on Codec frames and in OpenAI `finish_reason`. */
+/** Reason a generation ended. The same strings go on Codec frames and in OpenAI `finish_reason`. */
 export type FinishReason = "stop" | "length" | "abort" | "error";
 
 /** Token counts, in the OpenAI `usage` shape. */
@@ -14,7 +14,7 @@ export interface Usage {
   total_tokens: number;
 }
 
-/** How a generation ended, with whatever was still held back at the end. */
+/** Outcome of a generation, with whatever was still held back at the end. */
 export interface GenerationResult {
   finishReason: FinishReason;
   usage: Usage;

@@ -4,7 +4,9 @@
  */
 import { createHash } from "node:crypto";
 
-import type { MapEncoder, TokenizerMap, ToolCallingConvention } from "../protocol/tokenizer-map.js";
+import { serializeTokenizerMapBytes } from "../protocol/map-serialize.js";
+import type { MapEncoder, TokenizerMap } from "../protocol/tokenizer-map.js";
+import { detectToolCalling } from "../protocol/tool-calling-conventions.js";
 
 /** llama.cpp token types (`tokenizer.ggml.token_type`). */
 export const GGUF_TOKEN_TYPE = {
@@ -204,35 +206,6 @@ function buildSpecialTokens(tokenizer: GgufTokenizerMetadata): Record<string, nu
   return firstIdByString(entries);
 }
 
-/**
- * Tool-call marker pairs that open and close a tool call as single tokens. A convention is
- * declared only when both markers are special tokens of the model.
- */
-const TOOL_CALLING_CONVENTIONS: readonly ToolCallingConvention[] = [
-  // Qwen2.5 and Qwen3 emit a JSON object {"name", "arguments"} between the markers and read
-  // tool results back as plain text inside <tool_response> blocks.
-  {
-    convention: "qwen25",
-    markers: { start: "<tool_call>", end: "</tool_call>" },
-    args_format: "json",
-    result_format: "text",
-  },
-  // Llama 3.1+ opens a built-in tool call with <|python_tag|> and ends that message with
-  // <|eom_id|>. No argument or result format is declared, because Llama writes built-in tool
-  // calls in Python-call syntax and custom tool calls as JSON.
-  { convention: "llama3", markers: { start: "<|python_tag|>", end: "<|eom_id|>" } },
-];
-
-function detectToolCalling(
-  specialTokens: Record<string, number>,
-): ToolCallingConvention | undefined {
-  const convention = TOOL_CALLING_CONVENTIONS.find(
-    ({ markers }) =>
-      Object.hasOwn(specialTokens, markers.start) && Object.hasOwn(specialTokens, markers.end),
-  );
-  return convention === undefined ? undefined : structuredClone(convention);
-}
-
 /*
  * Pre-tokenizer regexes, keyed by the `tokenizer.ggml.pre` names that select them in the
  * llama.cpp release bundled with node-llama-cpp 3.21.1 (src/llama-vocab.cpp). llama.cpp runs
@@ -292,94 +265,13 @@ function namesFor(pattern: string, names: readonly string[]): [string, string][]
 }
 
 /**
- * Serializes a map to compact JSON with a fixed layout, so equal maps give equal bytes whatever
- * order their keys were inserted in. Top-level fields come in a fixed order (unknown fields last,
- * sorted). `vocab`, `special_tokens` and `tokens` are ordered by token ID, and other objects by key.
- * Returns the UTF-8 bytes and their hash, `sha256:` followed by 64 lowercase hex digits.
+ * Serializes a map with the protocol library's fixed layout (equal maps give equal bytes) and
+ * returns the UTF-8 bytes and their hash, `sha256:` followed by 64 lowercase hex digits.
  */
 export function serializeTokenizerMap(map: TokenizerMap): { bytes: Uint8Array; hash: string } {
-  const record = map as unknown as Record<string, unknown>;
-  const knownFields = TOP_LEVEL_FIELD_ORDER.filter((key) => record[key] !== undefined);
-  const extraFields = Object.keys(record)
-    .filter((key) => record[key] !== undefined && !TOP_LEVEL_FIELD_ORDER.includes(key))
-    .sort();
-
-  const members = [...knownFields, ...extraFields].map(
-    (key) => `${JSON.stringify(key)}:${serializeField(key, record[key])}`,
-  );
-  const bytes = new TextEncoder().encode(`{${members.join(",")}}`);
+  const bytes = serializeTokenizerMapBytes(map);
   const hash = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
   return { bytes, hash };
-}
-
-/**
- * Order of the top-level fields: small descriptive fields first, so the start of the file shows
- * what the map is.
- */
-const TOP_LEVEL_FIELD_ORDER: readonly string[] = [
-  "id",
-  "version",
-  "vocab_size",
-  "encoder",
-  "pre_tokenizer_pattern",
-  "pre_tokenizer_program",
-  "byte_fallback_start",
-  "byte_fallback_end",
-  "special_tokens",
-  "tool_calling",
-  "zstd_dictionaries",
-  "published_at",
-  "vocab",
-  "tokens",
-  "merges",
-];
-
-function serializeField(key: string, value: unknown): string {
-  if (key === "vocab" || key === "special_tokens") {
-    return serializeRecordByValue(value as Record<string, number>);
-  }
-  if (key === "tokens") {
-    return serializeRecordByNumericKey(value as Record<string, string>);
-  }
-  return canonicalJson(value);
-}
-
-/** Serializes a string → ID record ordered by ID, then by key. */
-function serializeRecordByValue(record: Record<string, number>): string {
-  const entries = Object.entries(record).sort(([leftKey, leftId], [rightKey, rightId]) =>
-    leftId !== rightId ? leftId - rightId : compareStrings(leftKey, rightKey),
-  );
-  return `{${entries.map(([key, id]) => `${JSON.stringify(key)}:${JSON.stringify(id)}`).join(",")}}`;
-}
-
-/** Serializes a v1 `tokens` record (decimal ID → text) ordered by numeric ID. */
-function serializeRecordByNumericKey(record: Record<string, string>): string {
-  const entries = Object.entries(record).sort(
-    ([left], [right]) => Number(left) - Number(right) || compareStrings(left, right),
-  );
-  return `{${entries.map(([key, text]) => `${JSON.stringify(key)}:${JSON.stringify(text)}`).join(",")}}`;
-}
-
-/** Serializes JSON data with object keys sorted, arrays in order and no whitespace. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) {
-    return `[${value.map((item) => canonicalJson(item === undefined ? null : item)).join(",")}]`;
-  }
-  if (isRecord(value)) {
-    const keys = Object.keys(value)
-      .filter((key) => value[key] !== undefined)
-      .sort(compareStrings);
-    return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(value[key])}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
-}
-
-/** Orders strings by UTF-16 code units, independent of locale. */
-function compareStrings(left: string, right: string): number {
-  if (left === right) {
-    return 0;
-  }
-  return left < right ? -1 : 1;
 }
 
 /**

@@ -29,12 +29,12 @@ export function modelLoadFailed(log: EventLogger, fields: { modelPath: string },
   log.error({ event: "engine.model_load_failed", ...fields, err: error }, "failed to load the model");
 }
 
-/** A generation failed inside llama.cpp or the output pipeline. */
+/** Logs a generation that failed inside llama.cpp or the output pipeline. */
 export function generationFailed(log: EventLogger, fields: { reqId: string; format: string }, error: unknown): void {
   log.error({ event: "engine.generation_failed", ...fields, err: error }, "generation failed");
 }
 
-/** A generation ended; `abort` means the client went away. */
+/** Logs the end of a generation. A finish reason of `abort` means the client went away. */
 export function generationFinished(
   log: EventLogger,
   fields: { reqId: string; finishReason: string; promptTokens: number; completionTokens: number; durationMs: number },

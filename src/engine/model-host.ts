@@ -118,7 +118,7 @@ export class ModelHost {
 
   /**
    * Tokenizes prompt text. Special-token strings in the text are parsed as special tokens,
-   * as Hugging Face tokenizers do, and a BOS token is prepended when the model asks for one.
+   * as Hugging Face tokenizers do, and a BOS token is prepended when the model's metadata requires one.
    */
   tokenize(text: string): number[] {
     const ids: number[] = this.#model.tokenize(text, true);

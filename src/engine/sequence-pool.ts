@@ -16,8 +16,8 @@ interface Waiter {
  * Hands out the context's sequences, one per running request, first come first served.
  *
  * Requests beyond the number of sequences wait in a FIFO queue of at most `maxQueue`
- * entries; past that, `acquire` fails at once with a 503 and `Retry-After`. A waiter whose
- * signal aborts leaves the queue. A released sequence has its history cleared before the
+ * entries. When the queue is full, `acquire` fails at once with a 503 and `Retry-After`.
+ * A waiter whose signal aborts leaves the queue. A released sequence has its history cleared before the
  * next request gets it.
  */
 export class SequencePool {

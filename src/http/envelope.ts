@@ -1,6 +1,6 @@
 import { ERRORS, HttpError } from "./errors.js";
 
-/** Which process produced an error, so a client can tell the proxy from the engine. */
+/** Process that produced an error, so a client can tell the proxy from the engine. */
 export type ErrorSource = "engine" | "supervisor" | "proxy" | "registry";
 
 /** The OpenAI error envelope, plus the `source` marker. */

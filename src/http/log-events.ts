@@ -5,7 +5,7 @@ import type { EventLogger } from "./logger.js";
  * the event name and level: a 5xx is logged at error, a 4xx and a client abort at info.
  */
 
-/** A request finished: the response was fully written, or the client went away. */
+/** Logs a finished request: the response was fully written, or the client went away. */
 export function requestCompleted(
   log: EventLogger,
   fields: { reqId: string; method: string; url: string; statusCode: number; durationMs: number; aborted: boolean },
@@ -16,7 +16,7 @@ export function requestCompleted(
   else log.info(event, "request completed");
 }
 
-/** An error response was sent; 5xx errors carry the cause for debugging. */
+/** Logs an error response. 5xx errors carry the cause for debugging. */
 export function errorResponseSent(
   log: EventLogger,
   fields: { reqId: string; statusCode: number; code: string; param: string | null; message: string },
@@ -27,12 +27,12 @@ export function errorResponseSent(
   else log.info(event, fields.message);
 }
 
-/** A streamed response failed after its headers were sent, so the client got a terminal error frame. */
+/** Logs a stream that failed after its headers were sent, so the client got a terminal error frame. */
 export function streamFailed(log: EventLogger, fields: { reqId: string; format: string }, error: unknown): void {
   log.warn({ event: "http.stream_failed", ...fields, err: error }, "stream failed after headers were sent");
 }
 
-/** The HTTP server started listening. */
+/** Logs that the HTTP server started listening. */
 export function serverListening(log: EventLogger, fields: { host: string; port: number; role: string }): void {
   log.info({ event: "http.listening", ...fields }, `${fields.role} listening on http://${fields.host}:${fields.port}`);
 }

@@ -85,7 +85,7 @@ export class BackendManager {
     return this.#current;
   }
 
-  /** Why the backend last failed, if it did. */
+  /** Reason for the backend's last failure, if it failed. */
   get lastError(): string | undefined {
     return this.#lastError;
   }

@@ -31,9 +31,9 @@ const HOP_BY_HOP = new Set([
 const METHODS_WITHOUT_BODY = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /**
- * Streams requests to the backend and responses back, byte for byte: request bodies are
- * not buffered, SSE and Codec frames are not buffered or decompressed, there is no read
- * timeout on long streams, and a client that disconnects aborts the upstream request.
+ * Streams requests to the backend and responses back, byte for byte. Request bodies are
+ * not buffered, and SSE and Codec frames are neither buffered nor decompressed. Long streams
+ * have no read timeout, and a client that disconnects aborts the upstream request.
  */
 export class BackendProxy {
   readonly #agent = new Agent({ headersTimeout: 0, bodyTimeout: 0, keepAliveTimeout: 10_000 });

@@ -35,7 +35,7 @@ export interface RunningSupervisor {
 }
 
 /**
- * Starts the supervisor: listens at once (so `/health` answers while a model loads),
+ * Starts the supervisor: listens at once (so `/health` responds while a model loads),
  * then loads the initial model in the background.
  */
 export async function startSupervisor(

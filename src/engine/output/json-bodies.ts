@@ -1,7 +1,7 @@
 import type { GenerationResult } from "../generate.js";
 import type { ResponseIdentity } from "./stream-encoder.js";
 
-/** The non-streaming `/v1/completions` response body. */
+/** Builds the non-streaming `/v1/completions` response body. */
 export function completionBody(identity: ResponseIdentity, text: string, result: GenerationResult) {
   return {
     ...identity,
@@ -11,7 +11,7 @@ export function completionBody(identity: ResponseIdentity, text: string, result:
   };
 }
 
-/** The non-streaming `/v1/chat/completions` response body. */
+/** Builds the non-streaming `/v1/chat/completions` response body. */
 export function chatCompletionBody(identity: ResponseIdentity, text: string, result: GenerationResult) {
   return {
     ...identity,

@@ -8,7 +8,7 @@ const finite = () => z.number().refine(Number.isFinite, { error: "expected a fin
 /**
  * Request fields shared by `/v1/completions` and `/v1/chat/completions`. Unknown fields
  * are ignored, as OpenAI-compatible servers do; fields we cannot honour are rejected
- * later with a message that says so.
+ * later with a message that names them.
  */
 export const commonFields = {
   model: z.string().nullish(),

@@ -13,7 +13,7 @@ import { parseBody } from "./parse-body.js";
 /** OpenAI's default `max_tokens` for `/v1/completions`. */
 const DEFAULT_COMPLETION_MAX_TOKENS = 16;
 
-/** What request parsing needs from the loaded model. */
+/** Model facts that request parsing needs. */
 export interface PromptTokenizer {
   tokenize(text: string): number[];
   readonly vocabSize: number;

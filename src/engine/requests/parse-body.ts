@@ -4,7 +4,7 @@ import { ERRORS, HttpError } from "../../http/errors.js";
 
 /**
  * Validates a request body against a schema and turns the first problem into a 400
- * that names the parameter (`messages.0.content`) and says what was expected.
+ * that names the parameter (`messages.0.content`) and states what was expected.
  */
 export function parseBody<Schema extends z.ZodType>(schema: Schema, body: unknown): z.output<Schema> {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {

@@ -51,7 +51,7 @@ export function registerModelRoutes(app: FastifyInstance, state: EngineState, st
   });
 }
 
-/** The `/v1/models` entry, with the Codec map that decodes this model's token IDs. */
+/** Builds the `/v1/models` entry, with the Codec map that decodes this model's token IDs. */
 function modelCard(engine: ReadyEngine, startedAt: number) {
   const map = engine.host.tokenizerMap;
   return {

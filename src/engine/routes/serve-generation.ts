@@ -20,7 +20,7 @@ export type GenerationKind = "completion" | "chat";
 
 /**
  * Runs one generation request end to end: waits for a free sequence, generates, and
- * answers as JSON, SSE or Codec frames. A client that disconnects aborts the generation,
+ * responds with JSON, SSE or Codec frames. A client that disconnects aborts the generation,
  * and the sequence is always released.
  */
 export async function serveGeneration(

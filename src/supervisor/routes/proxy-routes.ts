@@ -5,7 +5,7 @@ import type { BackendManager } from "../backend-manager.js";
 import type { BackendState } from "../backend-state.js";
 import type { BackendProxy } from "../proxy.js";
 
-/** What the proxy needs to know about the backend. */
+/** Backend facts the proxy needs. */
 export type ProxyTarget = Pick<BackendManager, "origin" | "current" | "lastError"> & { readonly state: BackendState };
 
 /**
