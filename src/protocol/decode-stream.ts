@@ -6,8 +6,9 @@ import {
   CodecStreamMissingDoneError,
   CodecStreamTruncatedError,
 } from "./errors.js";
-import type { BinaryStreamFormat, CodecFrame } from "./frame.js";
-import { decodeMsgpackFrameBytes } from "./msgpack-frame.js";
+import type { BinaryStreamFormat, CodecFrame, DecodableStreamFormat } from "./frame.js";
+import { decodeMsgpackDeltaFrame, isMsgpackDeltaFrame } from "./msgpack-delta-frame.js";
+import { decodeMsgpackFrame, decodeMsgpackValue } from "./msgpack-frame.js";
 import { MsgpackValueScanner } from "./msgpack-scanner.js";
 import { decodeProtobufFrameMessage, PROTOBUF_PREFIX_BYTES } from "./protobuf-frame.js";
 
@@ -38,7 +39,12 @@ interface Framer {
  *
  * Frames may be split across chunks at any byte. Decoding stops right after the frame with
  * `done: true`, ignores any bytes after it and cancels the body. Leaving the loop early also
- * cancels the body.
+ * cancels the body. The body must already be decompressed.
+ *
+ * `"msgpack"` and `"msgpack-delta"` read the same streams: each frame is recognised by its keys
+ * (`ids`, or `ids_delta` and `base_id`), because a server may decline the delta format a client
+ * asked for, or send it without being asked. Delta frames come out with their IDs restored.
+ * Frames carry `tool_calls` when the server-side ToolWatcher closed a region in that chunk.
  *
  * @example
  * ```ts
@@ -54,7 +60,7 @@ interface Framer {
  */
 export async function* decodeStream(
   body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
-  format: BinaryStreamFormat,
+  format: DecodableStreamFormat,
   options: DecodeStreamOptions = {},
 ): AsyncGenerator<CodecFrame, void, undefined> {
   const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
@@ -89,17 +95,22 @@ export async function* decodeStream(
   if (queue.length > 0) {
     throw framer.truncated(queue);
   }
-  throw new CodecStreamMissingDoneError(format, framesDecoded, queue.offset);
+  throw new CodecStreamMissingDoneError(wireMode(format), framesDecoded, queue.offset);
 }
 
-function createFramer(format: BinaryStreamFormat, maxFrameBytes: number): Framer {
-  if (format === "msgpack") {
+/** Returns the wire mode that errors report. A delta stream is a msgpack stream. */
+function wireMode(format: DecodableStreamFormat): BinaryStreamFormat {
+  return format === "protobuf" ? "protobuf" : "msgpack";
+}
+
+function createFramer(format: DecodableStreamFormat, maxFrameBytes: number): Framer {
+  if (format === "msgpack" || format === "msgpack-delta") {
     return new MsgpackFramer(maxFrameBytes);
   }
   if (format === "protobuf") {
     return new ProtobufFramer(maxFrameBytes);
   }
-  throw new CodecInvalidArgumentError("format", format, `"msgpack" or "protobuf"`);
+  throw new CodecInvalidArgumentError("format", format, `"msgpack", "msgpack-delta" or "protobuf"`);
 }
 
 /**
@@ -140,6 +151,8 @@ async function* readChunks(
 class MsgpackFramer implements Framer {
   readonly #scanner = new MsgpackValueScanner();
   readonly #maxFrameBytes: number;
+  /** Last ID decoded so far, the base of a delta frame that leaves out `base_id`. */
+  #lastId = 0;
 
   constructor(maxFrameBytes: number) {
     this.#maxFrameBytes = maxFrameBytes;
@@ -187,7 +200,11 @@ class MsgpackFramer implements Framer {
       throw new CodecFrameTooLargeError("msgpack", queue.offset, length, this.#maxFrameBytes);
     }
 
-    const frame = decodeMsgpackFrameBytes(bytes.subarray(0, length), queue.offset);
+    const value = decodeMsgpackValue(bytes.subarray(0, length), queue.offset);
+    const frame = isMsgpackDeltaFrame(value)
+      ? decodeMsgpackDeltaFrame(value, this.#lastId, queue.offset)
+      : decodeMsgpackFrame(value, queue.offset);
+    this.#lastId = frame.ids.at(-1) ?? this.#lastId;
     queue.consume(length);
     this.#scanner.reset();
     return frame;

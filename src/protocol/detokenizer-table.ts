@@ -51,7 +51,8 @@ const HEX_BYTE_KEY = /^<0x([0-9A-Fa-f]{2})>$/;
 const METASPACE = "\u2581";
 
 const tables = new WeakMap<TokenizerMap, DetokenizerTable>();
-const utf8Decoder = new TextDecoder();
+// ignoreBOM keeps a U+FEFF at the start of a token; by default TextDecoder drops it.
+const utf8Decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /**
  * Returns the table for `map`, building it on first use. Tables are cached per map object,

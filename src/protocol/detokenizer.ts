@@ -15,6 +15,18 @@ export interface RenderOptions {
   renderSpecial?: boolean;
 }
 
+/** Options of the {@link Detokenizer} constructor. */
+export interface DetokenizerOptions {
+  /**
+   * Whether to drop one space at the start of the rendered text, as the Hugging Face decoder of
+   * Llama 2 and Mistral 7B (`Strip(start=1)`) does. A metaspace encoder puts `▁` before the
+   * text, so IDs from `BPETokenizer` render back to the original text only with this set.
+   * Applies to the first non-empty output after construction or {@link Detokenizer.reset}.
+   * Defaults to false, which keeps the space as other Codec clients do.
+   */
+  stripLeadingSpace?: boolean;
+}
+
 const REPLACEMENT_CHARACTER = "\uFFFD";
 
 /**
@@ -33,7 +45,8 @@ const REPLACEMENT_CHARACTER = "\uFFFD";
  * 5. An ID missing from the map flushes pending bytes, then adds U+FFFD.
  *
  * A flush turns incomplete bytes into U+FFFD. The leading space that a metaspace map puts
- * before the first word is kept, unlike the Hugging Face Metaspace decoder, which strips it.
+ * before the first word is kept unless the `stripLeadingSpace` option is set, while the Hugging
+ * Face decoder of those models strips it.
  *
  * NOTE: invalid byte sequences become U+FFFD by the WHATWG decoding rules (one per maximal
  * invalid subpart), so the number of U+FFFD can differ from decoders that replace a whole
@@ -56,7 +69,11 @@ export class Detokenizer {
   #scratch = new Uint8Array(64);
   /** Holds the one byte of a byte-fallback ID. */
   readonly #scratchByte = new Uint8Array(1);
-  readonly #decoder = new TextDecoder();
+  /** ignoreBOM keeps a U+FEFF at the start of a chunk, which TextDecoder drops by default. */
+  readonly #decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+  readonly #stripLeadingSpace: boolean;
+  /** Whether no text has been rendered since construction or the last reset. */
+  #atStart = true;
 
   /**
    * Creates a detokenizer over a validated map. The per-ID table is built once per map
@@ -64,8 +81,9 @@ export class Detokenizer {
    *
    * @throws {@link CodecInvalidMapError} when a token ID is above `MAX_DETOKENIZER_ID` (2^24 - 1)
    */
-  constructor(map: TokenizerMap) {
+  constructor(map: TokenizerMap, options: DetokenizerOptions = {}) {
     this.#table = getDetokenizerTable(map);
+    this.#stripLeadingSpace = options.stripLeadingSpace === true;
   }
 
   /**
@@ -114,12 +132,19 @@ export class Detokenizer {
     if (options.partial !== true) {
       text += this.#flush();
     }
+    if (this.#atStart && text.length > 0) {
+      this.#atStart = false;
+      if (this.#stripLeadingSpace && text.startsWith(" ")) {
+        text = text.slice(1);
+      }
+    }
     return text;
   }
 
-  /** Drops pending bytes. Call it between conversations that share a detokenizer. */
+  /** Drops pending bytes and starts a new text. Call it between conversations that share a detokenizer. */
   reset(): void {
     this.#pendingLength = 0;
+    this.#atStart = true;
   }
 
   /**

@@ -16,6 +16,19 @@ export const CODEC_ERROR_CODES = [
   "CODEC_ERR_MAP_FETCH_FAILED",
   "CODEC_ERR_HASH_INVALID",
   "CODEC_ERR_HASH_UNSUPPORTED_ALGORITHM",
+  "CODEC_ERR_PRETOKENIZER_UNSUPPORTED_VERSION",
+  "CODEC_ERR_PRETOKENIZER_PROGRAM_INVALID",
+  "CODEC_ERR_PRETOKENIZER_PATTERN_INVALID",
+  "CODEC_ERR_TOKENIZER_UNSUPPORTED",
+  "CODEC_ERR_TOKENIZER_JSON_INVALID",
+  "CODEC_ERR_TOOL_WATCHER_MARKER_MISSING",
+  "CODEC_ERR_DISCOVERY_NOT_FOUND",
+  "CODEC_ERR_DISCOVERY_FETCH_FAILED",
+  "CODEC_ERR_DISCOVERY_POINTER_INVALID",
+  "CODEC_ERR_DISCOVERY_ID_MISMATCH",
+  "CODEC_ERR_DICT_HASH_MISMATCH",
+  "CODEC_ERR_VERSION_POLICY_INVALID",
+  "CODEC_ERR_VERSION_REQUIRED",
 ] as const;
 
 /** One of the stable codes in {@link CODEC_ERROR_CODES}. */
@@ -373,7 +386,7 @@ export class CodecUnsupportedHashAlgorithmError extends CodecError {
 }
 
 /** Formats a value for an error message, truncated to keep messages short. */
-function describeValue(value: unknown): string {
+export function describeValue(value: unknown): string {
   if (value === undefined) {
     return "undefined";
   }

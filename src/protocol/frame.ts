@@ -25,6 +25,13 @@ export interface ToolCall {
 /** Binary wire modes that every Codec engine ships. */
 export type BinaryStreamFormat = "msgpack" | "protobuf";
 
+/**
+ * Formats `decodeStream` reads: the binary wire modes and the opt-in `msgpack-delta` variant,
+ * whose frames carry zigzag ID differences. `protobuf-delta` is not included, because no
+ * implementation defines its field numbers.
+ */
+export type DecodableStreamFormat = BinaryStreamFormat | "msgpack-delta";
+
 /** Every value of the `stream_format` request field. */
 export type StreamFormat = "json" | BinaryStreamFormat;
 

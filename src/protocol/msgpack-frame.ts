@@ -36,7 +36,8 @@ export function encodeMsgpackFrame(frame: CodecFrame): Uint8Array {
  *
  * Keys are found by name and unknown keys are ignored. `finish_reason`, `name` and `id` may
  * be nil, which means absent. `ids` and `done` are required: a map without `ids` is most
- * likely a `msgpack-delta` frame (`base_id`, `ids_delta`), which this decoder does not read.
+ * likely a `msgpack-delta` frame (`base_id`, `ids_delta`), which `decodeMsgpackDeltaFrame`
+ * reads and `decodeStream` recognises by its keys.
  *
  * @param offset - byte offset of the frame, reported in errors
  * @throws {@link CodecMalformedFrameError} naming the offending key
@@ -87,9 +88,17 @@ export function decodeMsgpackFrame(value: unknown, offset?: number): CodecFrame 
  *   or the map is not a valid frame
  */
 export function decodeMsgpackFrameBytes(bytes: Uint8Array, offset = 0): CodecFrame {
-  let value: unknown;
+  return decodeMsgpackFrame(decodeMsgpackValue(bytes, offset), offset);
+}
+
+/**
+ * Decodes a buffer that contains exactly one msgpack value, without checking that it is a frame.
+ *
+ * @throws {@link CodecMalformedFrameError} when the bytes are not one valid msgpack value
+ */
+export function decodeMsgpackValue(bytes: Uint8Array, offset = 0): unknown {
   try {
-    value = decoder.decode(bytes);
+    return decoder.decode(bytes);
   } catch (error) {
     throw new CodecMalformedFrameError({
       format: "msgpack",
@@ -98,7 +107,6 @@ export function decodeMsgpackFrameBytes(bytes: Uint8Array, offset = 0): CodecFra
       cause: error,
     });
   }
-  return decodeMsgpackFrame(value, offset);
 }
 
 function toolCallToMsgpack(call: ToolCall): Record<string, string> {

@@ -21,7 +21,8 @@ export const WireType = {
 export type WireErrorFactory = (reason: string, offset: number) => Error;
 
 const utf8Encoder = new TextEncoder();
-const strictUtf8Decoder = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM keeps a leading U+FEFF in a string field, which TextDecoder drops by default.
+const strictUtf8Decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** Encodes a string as UTF-8. */
 export function utf8Bytes(text: string): Uint8Array {
