@@ -6,7 +6,6 @@ import { after, before, describe, test } from "node:test";
 
 import { runCli, startServeProcess, type ServeProcess } from "./helpers/cli-process.js";
 import { waitFor } from "./helpers/log-capture.js";
-import { TEST_CACHE_DIR } from "./helpers/paths.js";
 
 describe("serve and complete", () => {
   let server: ServeProcess;
@@ -15,7 +14,7 @@ describe("serve and complete", () => {
   before(async () => {
     cacheHome = await mkdtemp(join(tmpdir(), "codec-serve-cache-"));
     server = await startServeProcess(
-      ["--port", "0", "--backend-port", "0", "--data-dir", TEST_CACHE_DIR, "--models-dir", join(cacheHome, "models")],
+      ["--port", "0", "--backend-port", "0", "--data-dir", join(cacheHome, "data")],
       { CODEC_BACKEND_ARGS: "--threads 1 --ctx-size 512 --parallel 2 --gpu cpu --log-level warn" },
     );
     await waitFor(

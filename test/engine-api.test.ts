@@ -72,6 +72,14 @@ describe("health and models", () => {
     assert.equal(map.encoder, "byte_level");
   });
 
+  test("map revalidation answers 304", async () => {
+    const models = (await (await fetch(`${server.baseUrl}/v1/models`)).json()) as any;
+    const codec = models.data[0].codec;
+    const response = await fetch(`${server.baseUrl}${codec.map_url}`, { headers: { "If-None-Match": `"${codec.map_hash}"` } });
+    assert.equal(response.status, 304);
+    assert.equal(response.headers.get("etag"), `"${codec.map_hash}"`);
+  });
+
   test("unknown map id is 404", async () => {
     const response = await fetch(`${server.baseUrl}/.well-known/codec/maps/other/model.json`);
     assert.equal(response.status, 404);
@@ -113,6 +121,13 @@ describe("completions", () => {
     const first = (await (await postJson(`${server.baseUrl}/v1/completions`, body)).json()) as any;
     const second = (await (await postJson(`${server.baseUrl}/v1/completions`, body)).json()) as any;
     assert.equal(first.choices[0].text, second.choices[0].text);
+  });
+
+  test("unseeded sampling differs between requests", async () => {
+    const body = completion({ temperature: 1, max_tokens: 8 });
+    const first = (await (await postJson(`${server.baseUrl}/v1/completions`, body)).json()) as any;
+    const second = (await (await postJson(`${server.baseUrl}/v1/completions`, body)).json()) as any;
+    assert.notEqual(first.choices[0].text, second.choices[0].text);
   });
 
   test("token-id prompt equals text prompt", async () => {

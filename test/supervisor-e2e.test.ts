@@ -101,9 +101,9 @@ test("unknown admin path is the supervisor's 404", async () => {
 
 test("after stop the proxy answers 503", async () => {
   const stop = await fetch(`${server.baseUrl}/admin/stop`, { method: "POST" });
-  assert.deepEqual(await stop.json(), { stopped: true });
+  assert.deepEqual(await stop.json(), { stopped: true, cancelled_load: null });
   const again = await fetch(`${server.baseUrl}/admin/stop`, { method: "POST" });
-  assert.deepEqual(await again.json(), { stopped: true });
+  assert.deepEqual(await again.json(), { stopped: true, cancelled_load: null });
 
   const response = await postJson(`${server.baseUrl}/v1/completions`, request);
   assert.equal(response.status, 503);

@@ -3,8 +3,10 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 
+import { decodeStream } from "../src/protocol/decode-stream.js";
+import type { CodecFrame } from "../src/protocol/frame.js";
 import { postJson } from "./helpers/http.js";
-import { captureLog, waitFor } from "./helpers/log-capture.js";
+import { captureLog } from "./helpers/log-capture.js";
 import { startTestSupervisor } from "./helpers/test-supervisor.js";
 
 test("model that cannot load leaves the backend failed", async (t) => {
@@ -15,8 +17,8 @@ test("model that cannot load leaves the backend failed", async (t) => {
   await mkdir(join(server.modelsDir, "broken"), { recursive: true });
   const modelPath = join(server.modelsDir, "broken", "model.gguf");
   await writeFile(modelPath, "this is not a gguf file");
-  await assert.rejects(server.supervisor.backend.start(modelPath, ["--log-level", "info"]), (error: Error) => {
-    assert.match(error.message, /exited during start-up with code 1/);
+  await assert.rejects(server.supervisor.backend.load(modelPath, ["--log-level", "info"]), (error: Error) => {
+    assert.match(error.message, /loading .* failed: the backend exited during start-up with code 1/);
     assert.match(error.message, /last output:/);
     assert.match(error.message, /failed to load the model/);
     return true;
@@ -59,23 +61,39 @@ test("initial model none starts without a backend", async (t) => {
   assert.equal(response.status, 503);
 });
 
-test("engine killed while ready is detected", async (t) => {
+test("killed engine ends streams and restarts", async (t) => {
   const log = captureLog();
   const server = await startTestSupervisor({}, log);
   t.after(() => server.close());
   await server.supervisor.initialLoad;
-  const pid = server.supervisor.backend.status().pid;
-  assert.equal(typeof pid, "number");
+  const pid = server.supervisor.backend.status().pid!;
 
-  process.kill(pid!, "SIGKILL");
-  await waitFor(() => server.supervisor.backend.state === "failed", 10_000, "the backend to be marked failed");
+  // A long stream through the proxy; the engine dies after the first frame.
+  const response = await postJson(`${server.baseUrl}/v1/completions`, {
+    prompt: "x",
+    max_tokens: 400,
+    ignore_eos: true,
+    stream_format: "msgpack",
+  });
+  const frames: CodecFrame[] = [];
+  for await (const frame of decodeStream(response.body!, "msgpack")) {
+    frames.push(frame);
+    if (frames.length === 1) process.kill(pid, "SIGKILL");
+  }
+  assert.deepEqual(frames.at(-1), { ids: [], done: true, finish_reason: "error" });
+  assert.ok(frames.flatMap((frame) => frame.ids).length < 400);
 
-  const status = (await (await fetch(`${server.baseUrl}/admin/status`)).json()) as any;
-  assert.match(status.last_error, /exited unexpectedly with signal SIGKILL/);
-  const exited = log.events.find((event) => event.event === "backend.exited");
+  // Requests sent while the engine restarts are held, then served by the new engine.
+  const after = await postJson(`${server.baseUrl}/v1/completions`, { prompt: "x", max_tokens: 2 });
+  assert.equal(after.status, 200);
+
+  const exited = log.events.find((event) => event.event === "backend.exited" && event.pid === pid);
   assert.equal(exited?.expected, false);
   assert.equal(exited?.level, 40);
-
-  const response = await postJson(`${server.baseUrl}/v1/completions`, { prompt: "x" });
-  assert.equal(response.status, 503);
+  const status = (await (await fetch(`${server.baseUrl}/admin/status`)).json()) as any;
+  assert.equal(status.state, "ready");
+  assert.equal(status.restarts, 1);
+  assert.notEqual(status.pid, pid);
+  assert.match(status.last_error, /exited unexpectedly with signal SIGKILL/);
+  assert.ok(log.events.some((event) => event.event === "backend.restart_scheduled"));
 });

@@ -7,10 +7,14 @@ import { after, before, test } from "node:test";
 import type { FastifyInstance } from "fastify";
 
 import { createApp } from "../src/http/create-app.js";
+import { ERRORS, HttpError } from "../src/http/errors.js";
+import { decodeStream } from "../src/protocol/decode-stream.js";
+import type { CodecFrame } from "../src/protocol/frame.js";
+import { encodeMsgpackFrame } from "../src/protocol/msgpack-frame.js";
+import { encodeProtobufFrame } from "../src/protocol/protobuf-frame.js";
 import { listeningPort } from "../src/http/listen-address.js";
 import { createLogger } from "../src/http/logger.js";
-import type { BackendState } from "../src/supervisor/backend-state.js";
-import { BackendProxy } from "../src/supervisor/proxy.js";
+import { BackendProxy } from "../src/supervisor/proxy/backend-proxy.js";
 import { registerProxyRoutes, type ProxyTarget } from "../src/supervisor/routes/proxy-routes.js";
 
 type Handler = (request: IncomingMessage, response: ServerResponse) => void;
@@ -20,11 +24,18 @@ let upstreamHandler: Handler = (_request, response) => response.end("unset");
 let app: FastifyInstance;
 let proxy: BackendProxy;
 let baseUrl: string;
-const target: { state: BackendState; origin: string; current: undefined; lastError: string | undefined } = {
-  state: "ready",
+/** A route that always points at the upstream server, unless a test sets `failure`. */
+const target = {
   origin: "",
-  current: undefined,
-  lastError: undefined,
+  failure: undefined as HttpError | undefined,
+  released: 0,
+  async route() {
+    if (this.failure !== undefined) throw this.failure;
+    return { origin: this.origin, release: () => void this.released++ };
+  },
+  async confirmUnreachable() {
+    return false;
+  },
 };
 
 before(async () => {
@@ -36,7 +47,7 @@ before(async () => {
   const log = createLogger("supervisor", "silent");
   app = createApp({ logger: log, source: "supervisor" });
   proxy = new BackendProxy(log);
-  await registerProxyRoutes(app, target as ProxyTarget, proxy);
+  await registerProxyRoutes(app, target satisfies ProxyTarget, proxy);
   await app.listen({ host: "127.0.0.1", port: 0 });
   baseUrl = `http://127.0.0.1:${listeningPort(app)}`;
 });
@@ -176,30 +187,72 @@ test("unreachable backend is a 502 envelope", async () => {
   }
 });
 
-test("no backend is a 503 envelope", async () => {
-  for (const [state, code] of [
-    ["stopped", "CODEC_ERR_PROXY_NO_BACKEND"],
-    ["starting", "CODEC_ERR_PROXY_BACKEND_STARTING"],
-    ["failed", "CODEC_ERR_PROXY_NO_BACKEND"],
-  ] as const) {
-    target.state = state;
-    target.lastError = "exited with code 1";
+test("route failure is sent as an envelope", async () => {
+  target.failure = new HttpError(ERRORS.proxyBackendStarting, "the backend is loading x", { headers: { "Retry-After": "2" } });
+  try {
     const response = await fetch(`${baseUrl}/v1/completions`, { method: "POST", body: "{}" });
-    assert.equal(response.status, 503, state);
+    assert.equal(response.status, 503);
+    assert.equal(response.headers.get("retry-after"), "2");
     const body = (await response.json()) as any;
-    assert.equal(body.error.code, code, state);
-    if (state === "starting") assert.equal(response.headers.get("retry-after"), "2");
-    if (state === "failed") assert.match(body.error.message, /exited with code 1/);
+    assert.equal(body.error.code, "CODEC_ERR_PROXY_BACKEND_STARTING");
+    assert.equal(body.error.source, "supervisor");
+  } finally {
+    target.failure = undefined;
   }
-  target.state = "ready";
 });
 
-test("backend dying mid-stream ends the client stream", async () => {
+test("every route lease is released", async () => {
+  upstreamHandler = (_request, response) => response.end("ok");
+  const before = target.released;
+  await Promise.all([1, 2, 3].map(async () => (await fetch(`${baseUrl}/v1/models`)).text()));
+  assert.equal(target.released - before, 3);
+});
+
+test("backend dying mid-sse ends with an error event", async () => {
   upstreamHandler = (request, response) => {
     response.writeHead(200, { "content-type": "text/event-stream" });
-    response.write("data: 1\n\n");
+    response.write('data: {"n":1}\n\ndata: {"n":');
     setTimeout(() => request.socket.destroy(), 50);
   };
   const response = await fetch(`${baseUrl}/v1/completions`, { method: "POST", body: "{}" });
-  await assert.rejects(response.text());
+  const events = (await response.text()).split("\n\n").filter((block) => block !== "");
+  assert.equal(events.length, 3);
+  assert.equal(events[0], 'data: {"n":1}');
+  const error = JSON.parse(events[1]!.slice("data: ".length));
+  assert.equal(error.error.code, "CODEC_ERR_PROXY_BACKEND_FAILED");
+  assert.equal(error.error.source, "proxy");
+  assert.equal(events[2], "data: [DONE]");
+});
+
+test("backend dying mid-frame ends with an error frame", async () => {
+  for (const format of ["msgpack", "protobuf"] as const) {
+    const encode = format === "msgpack" ? encodeMsgpackFrame : encodeProtobufFrame;
+    const first = encode({ ids: [101, 70000], done: false });
+    const second = encode({ ids: [5], done: false });
+    upstreamHandler = (request, response) => {
+      response.writeHead(200, { "content-type": `application/x-${format}` });
+      // One whole frame, then half of the next one, then the backend dies.
+      response.write(Buffer.concat([first, second.subarray(0, 3)]));
+      setTimeout(() => request.socket.destroy(), 50);
+    };
+    const response = await fetch(`${baseUrl}/v1/completions`, { method: "POST", body: "{}" });
+    const frames: CodecFrame[] = [];
+    for await (const frame of decodeStream(response.body!, format)) frames.push(frame);
+    assert.deepEqual(frames, [
+      { ids: [101, 70000], done: false },
+      { ids: [], done: true, finish_reason: "error" },
+    ], format);
+  }
+});
+
+test("backend dying mid-body cuts other responses", async () => {
+  for (const headers of [{ "content-type": "application/json" }, { "content-type": "application/x-msgpack", "content-encoding": "gzip" }]) {
+    upstreamHandler = (request, response) => {
+      response.writeHead(200, headers);
+      response.write("partial");
+      setTimeout(() => request.socket.destroy(), 50);
+    };
+    const response = await fetch(`${baseUrl}/v1/completions`, { method: "POST", body: "{}" });
+    await assert.rejects(response.arrayBuffer());
+  }
 });

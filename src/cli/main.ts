@@ -4,7 +4,9 @@ import { Command } from "commander";
 import { VERSION } from "../http/version.js";
 import { completeCommand } from "./complete-command.js";
 import { engineCommand } from "./engine-command.js";
+import { pullCommand } from "./pull-command.js";
 import { serveCommand } from "./serve-command.js";
+import { uploadCommand } from "./upload-command.js";
 
 const program = new Command("codec-serve")
   .description("LLM inference server speaking the OpenAI API and the Codec binary token wire format")
@@ -12,7 +14,9 @@ const program = new Command("codec-serve")
   .showHelpAfterError()
   .addCommand(serveCommand(), { isDefault: true })
   .addCommand(engineCommand())
-  .addCommand(completeCommand());
+  .addCommand(completeCommand())
+  .addCommand(pullCommand())
+  .addCommand(uploadCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -1,3 +1,5 @@
+import { join } from "node:path";
+
 import { Command, Option } from "commander";
 import { split as shellSplit } from "shlex";
 
@@ -5,7 +7,8 @@ import { LOG_LEVELS } from "../http/logger.js";
 import { BACKEND_KIND_NAMES } from "../supervisor/backend-kinds.js";
 import { defaultDataDir, type SupervisorOptions } from "../supervisor/supervisor-options.js";
 import { runSupervisorProcess } from "../supervisor/supervisor-server.js";
-import { oneOf, parsePort, parseSecondsToMs } from "./option-parsers.js";
+import { SWAP_MODES } from "../supervisor/lifecycle/swap-plan.js";
+import { oneOf, parsePort, parsePositiveInteger, parseSecondsToMs } from "./option-parsers.js";
 
 /** `codec-serve serve`: the supervisor on port 8080, which runs and proxies the engine. */
 export function serveCommand(): Command {
@@ -48,10 +51,45 @@ export function serveCommand(): Command {
         .argParser(parseSecondsToMs)
         .default(30_000, "30"),
     )
+    .addOption(
+      new Option("--swap-mode <mode>", "how /admin/load replaces a serving model: restart (one model in memory) or overlap (zero downtime)")
+        .choices(SWAP_MODES)
+        .env("CODEC_SWAP_MODE")
+        .default("restart"),
+    )
+    .addOption(
+      new Option("--drain-timeout <seconds>", "how long in-flight requests may run on a model being replaced")
+        .env("CODEC_DRAIN_TIMEOUT_S")
+        .argParser(parseSecondsToMs)
+        .default(30_000, "30"),
+    )
+    .addOption(
+      new Option("--hold-max-requests <number>", "requests held during a swap or restart before new ones get 503")
+        .env("CODEC_HOLD_MAX_REQUESTS")
+        .argParser(parsePositiveInteger)
+        .default(256),
+    )
+    .addOption(
+      new Option("--hold-max-wait <seconds>", "longest time one request is held before it gets 503")
+        .env("CODEC_HOLD_MAX_WAIT_S")
+        .argParser(parseSecondsToMs)
+        .default(120_000, "120"),
+    )
+    .option("--no-allow-remote-load", "reject /admin/load of hub ids and paths outside the registry (CODEC_ALLOW_REMOTE_LOAD=false)")
     .addOption(new Option("--log-level <level>", "log level").argParser(oneOf(LOG_LEVELS)).env("CODEC_LOG_LEVEL").default("info"))
+    .addHelpText(
+      "after",
+      "\nSecrets are read from the environment only, so they never appear in process lists:\n" +
+        "  CODEC_ADMIN_TOKEN  bearer token for /admin/*; without it, admin routes answer loopback clients only\n" +
+        "  CODEC_API_KEY      comma-separated keys for inference routes; unset leaves them open\n",
+    )
     .action(async (flags: Record<string, unknown>) => {
       await runSupervisorProcess(supervisorOptionsFromFlags(flags));
     });
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === "" ? undefined : value.trim();
 }
 
 function supervisorOptionsFromFlags(flags: Record<string, unknown>): SupervisorOptions {
@@ -67,11 +105,22 @@ function supervisorOptionsFromFlags(flags: Record<string, unknown>): SupervisorO
     backendHost: flags.backendHost as string,
     backendPort: flags.backendPort as number,
     dataDir,
+    demoModelsDir: join(dataDir, "demo-models"),
     modelsDir: (flags.modelsDir as string | undefined) ?? `${dataDir}/models`,
     initialModel: flags.initialModel as string | undefined,
     backendArgs,
     startupTimeoutMs: flags.startupTimeout as number,
     shutdownGraceMs: flags.shutdownGrace as number,
+    swapMode: flags.swapMode as SupervisorOptions["swapMode"],
+    drainTimeoutMs: flags.drainTimeout as number,
+    holdMaxRequests: flags.holdMaxRequests as number,
+    holdMaxWaitMs: flags.holdMaxWait as number,
+    allowRemoteLoad: flags.allowRemoteLoad !== false && process.env.CODEC_ALLOW_REMOTE_LOAD !== "false",
+    adminToken: nonEmpty(process.env.CODEC_ADMIN_TOKEN),
+    apiKeys: (process.env.CODEC_API_KEY ?? "")
+      .split(",")
+      .map((key) => key.trim())
+      .filter((key) => key !== ""),
     logLevel: flags.logLevel as SupervisorOptions["logLevel"],
   };
 }

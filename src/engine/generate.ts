@@ -1,3 +1,5 @@
+import { randomInt } from "node:crypto";
+
 import type { LlamaContextSequence, SequenceEvaluateOptions, Token } from "node-llama-cpp";
 
 import type { ModelHost } from "./model-host.js";
@@ -99,13 +101,16 @@ function evaluateOptions(
   const sampling = request.sampling;
   const options: SequenceEvaluateOptions = {
     temperature: sampling.temperature,
+    // OpenAI defaults: no top-k and no nucleus cut-off (node-llama-cpp would default to 40 and 0.95).
+    topK: sampling.topK ?? 0,
+    topP: sampling.topP ?? 1,
+    minP: sampling.minP ?? 0,
+    // Without a seed, node-llama-cpp seeds from the clock in seconds, so requests in the same
+    // second would sample the same text; a random seed per request avoids that.
+    seed: sampling.seed ?? randomInt(2 ** 32 - 1),
     // EOG tokens are yielded so that we can tell "stop" apart from the sequence ending.
     yieldEogToken: true,
   };
-  if (sampling.topK !== undefined) options.topK = sampling.topK;
-  if (sampling.topP !== undefined) options.topP = sampling.topP;
-  if (sampling.minP !== undefined) options.minP = sampling.minP;
-  if (sampling.seed !== undefined) options.seed = sampling.seed;
   if (sampling.logitBias.length > 0) options.tokenBias = host.createTokenBias(sampling.logitBias);
 
   const penalties = sampling.frequencyPenalty ?? sampling.presencePenalty ?? sampling.repetitionPenalty;

@@ -30,14 +30,14 @@ export function modelLoadFailed(log: EventLogger, fields: { modelPath: string },
 }
 
 /** Logs a generation that failed inside llama.cpp or the output pipeline. */
-export function generationFailed(log: EventLogger, fields: { reqId: string; format: string }, error: unknown): void {
+export function generationFailed(log: EventLogger, fields: { format: string }, error: unknown): void {
   log.error({ event: "engine.generation_failed", ...fields, err: error }, "generation failed");
 }
 
 /** Logs the end of a generation. A finish reason of `abort` means the client went away. */
 export function generationFinished(
   log: EventLogger,
-  fields: { reqId: string; finishReason: string; promptTokens: number; completionTokens: number; durationMs: number },
+  fields: { finishReason: string; promptTokens: number; completionTokens: number; durationMs: number },
 ): void {
   log.info({ event: "engine.generation_finished", ...fields }, "generation finished");
 }

@@ -13,6 +13,9 @@ import { errorResponseSent, requestCompleted } from "./log-events.js";
 import type { EventLogger, Logger } from "./logger.js";
 import { REQUEST_ID_HEADER, resolveRequestId } from "./request-id.js";
 
+/** Largest request body a route that parses its body accepts, unless the app sets another. */
+const DEFAULT_BODY_LIMIT = 16 * 1024 * 1024;
+
 /** Options shared by the engine and supervisor HTTP apps. */
 export interface CreateAppOptions {
   logger: Logger;
@@ -32,7 +35,7 @@ export function createApp(options: CreateAppOptions): FastifyInstance {
     // Request lines come from our own named events (see logCompletionOnClose).
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: resolveRequestId,
-    bodyLimit: options.bodyLimit ?? 16 * 1024 * 1024,
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     return503OnClosing: true,
   });
 
@@ -45,8 +48,9 @@ export function createApp(options: CreateAppOptions): FastifyInstance {
     logCompletionOnClose(options.logger, request, reply);
   });
 
+  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    sendError(reply, request, toHttpError(error), options.source);
+    sendError(reply, request, toHttpError(error, bodyLimit), options.source);
   });
 
   app.setNotFoundHandler((request, reply) => {
@@ -86,7 +90,6 @@ export function sendError(
   errorResponseSent(
     request.log,
     {
-      reqId: request.id,
       statusCode: httpError.statusCode,
       code: httpError.code,
       param: httpError.param,
@@ -105,14 +108,16 @@ export function sendError(
 }
 
 /** Translates Fastify's own errors (body parsing, limits) into catalogue errors. */
-function toHttpError(error: FastifyError): HttpError {
+function toHttpError(error: FastifyError, bodyLimit: number): HttpError {
   if (HttpError.isHttpError(error)) return error;
 
   switch (error.code) {
     case "FST_ERR_CTP_BODY_TOO_LARGE":
-      return new HttpError(ERRORS.requestBodyTooLarge, "request body is larger than the server accepts", {
-        cause: error,
-      });
+      return new HttpError(
+        ERRORS.requestBodyTooLarge,
+        `request body is larger than the ${bodyLimit} bytes this route accepts`,
+        { cause: error },
+      );
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
       return new HttpError(ERRORS.requestUnsupportedMediaType, error.message, { cause: error });
     case "FST_ERR_CTP_EMPTY_JSON_BODY":

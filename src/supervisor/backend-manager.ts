@@ -1,35 +1,40 @@
+import { setTimeout as sleep } from "node:timers/promises";
+
+import { ERRORS, HttpError } from "../http/errors.js";
 import type { EventLogger } from "../http/logger.js";
-import type { BackendKind } from "./backend-kinds.js";
-import { findFreePort } from "./free-port.js";
-import { BackendProcess, type ProcessExit } from "./backend-process.js";
-import { BackendStateMachine, type BackendState } from "./backend-state.js";
-import { BackendStartError, waitForHealthy } from "./health-check.js";
-import type { LogLine, LogRing } from "./log-ring.js";
-import {
-  backendExited,
-  backendReady,
-  backendStartFailed,
-  backendStarting,
-  backendStateChanged,
-  backendStopped,
-} from "./log-events.js";
+import type { ProcessExit } from "./backend-process.js";
+import { BackendStateMachine, type BackendState, type BackendTransition } from "./backend-state.js";
+import { BackendStartError } from "./health-check.js";
+import { BackendInstance } from "./lifecycle/backend-instance.js";
+import { HoldGate, type HoldLimits, type HoldStatistics } from "./lifecycle/hold-gate.js";
+import { InstanceLauncher, type LauncherOptions } from "./lifecycle/instance-launcher.js";
+import { decideRestart, type RestartPolicy } from "./lifecycle/restart-policy.js";
+import { executeSwap, planSwap, type SwapEffects, type SwapMode } from "./lifecycle/swap-plan.js";
+import { backendExited, backendStateChanged, backendStopped, restartScheduled } from "./log-events.js";
 
-/** Lines of backend output attached to a start failure. */
-const FAILURE_TAIL_LINES = 20;
-
-export interface BackendManagerOptions {
-  kind: BackendKind;
-  host: string;
-  /** Port the backend listens on; 0 picks a free port for each start. */
-  port: number;
-  startupTimeoutMs: number;
-  shutdownGraceMs: number;
-  env: NodeJS.ProcessEnv;
-  log: EventLogger;
-  logRing: LogRing;
-  /** Receives every backend output line, e.g. to copy it to the supervisor's stdout. */
-  onOutputLine?: (line: LogLine) => void;
+/** Everything the backend manager needs; see `LauncherOptions` for how processes start. */
+export interface BackendManagerOptions extends LauncherOptions {
+  /** How long in-flight requests may run on an engine that is being replaced or stopped. */
+  drainTimeoutMs: number;
+  hold: HoldLimits;
+  restartPolicy: RestartPolicy;
+  /** The swap mode when a load does not name one. */
+  swapMode: SwapMode;
+  /** Receives lifecycle events for `/admin/events`. */
+  onEvent?: (type: LifecycleEventType, data: Record<string, unknown>) => void;
+  /** Called after a model starts serving (with it) and after an explicit stop (with `undefined`). */
+  onServingChange?: (serving: { model: string; args: readonly string[] } | undefined) => void;
 }
+
+/** Lifecycle events the manager publishes. */
+export type LifecycleEventType =
+  | "backend.state_changed"
+  | "backend.load_started"
+  | "backend.load_succeeded"
+  | "backend.load_failed"
+  | "backend.switched"
+  | "backend.crashed"
+  | "backend.restart_scheduled";
 
 /** The model a backend process serves. */
 export interface LoadedModel {
@@ -37,6 +42,13 @@ export interface LoadedModel {
   args: readonly string[];
   startedAt: Date;
   pid: number;
+}
+
+/** The operation that is under way: a load (or the initial load), a crash restart, or a stop. */
+export interface RunningOperation {
+  kind: "load" | "restart" | "stop";
+  model: string | undefined;
+  startedAt: Date;
 }
 
 /** The `/admin/status` view of the backend. */
@@ -47,42 +59,70 @@ export interface BackendStatus {
   running: boolean;
   current_model: string | null;
   started_at: string | null;
-  backend_url: string;
+  backend_url: string | null;
   pid: number | null;
   last_error: string | null;
+  operation: { kind: string; model: string | null; started_at: string } | null;
+  hold: { waiting: number } & HoldStatistics;
+  draining: Array<{ model: string; pid: number; in_flight: number }>;
+  restarts: number;
+}
+
+/** A route to the serving backend for one proxied request; `release` ends its in-flight count. */
+export interface RouteLease {
+  origin: string;
+  release: () => void;
+}
+
+interface Operation extends RunningOperation {
+  controller: AbortController;
+  done: Promise<unknown>;
 }
 
 /**
- * The single owner of the backend process and its lifecycle state. Every transition goes
- * through the state machine; `start` and `stop` run one at a time, in call order.
+ * The single owner of the backend processes and of the lifecycle state.
+ *
+ * Every state change goes through the state machine. Loads, crash restarts and stops run one
+ * at a time: a load while another operation runs is rejected with 409, and a stop cancels a
+ * load or restart in progress. The proxy asks for a route with `route()` and never reads the
+ * state and then acts, so a swap cannot slip between the check and the request.
  */
 export class BackendManager {
   readonly machine = new BackendStateMachine();
+  readonly gate: HoldGate;
   readonly #options: BackendManagerOptions;
-  #process: BackendProcess | undefined;
-  #current: LoadedModel | undefined;
+  readonly #launcher: InstanceLauncher;
+  /** The instance that serves (or, on a first load, is starting). */
+  #current: BackendInstance | undefined;
+  /** An instance starting beside the current one, or on its port after it stopped. */
+  #candidate: BackendInstance | undefined;
+  /** An old instance finishing its in-flight requests. */
+  #retiring: BackendInstance | undefined;
+  /** Instances that are being stopped on purpose; their exit is expected. */
+  readonly #stopping = new Set<BackendInstance>();
+  #operation: Operation | undefined;
   #lastError: string | undefined;
-  #queue: Promise<unknown> = Promise.resolve();
-  #port: number;
+  #restartAttempts = 0;
 
   constructor(options: BackendManagerOptions) {
     this.#options = options;
-    this.#port = options.port;
-    this.machine.onTransition((transition) => backendStateChanged(options.log, transition));
-  }
-
-  /** Base URL of the backend, e.g. `http://127.0.0.1:30000`. */
-  get origin(): string {
-    return `http://${this.#options.host}:${this.#port}`;
+    this.#launcher = new InstanceLauncher(options);
+    this.gate = new HoldGate(options.hold);
+    this.machine.onTransition((transition) => this.#onTransition(transition));
   }
 
   get state(): BackendState {
     return this.machine.state;
   }
 
-  /** The model being served or loaded, if any. */
+  /** Base URL of the serving backend, or `undefined` when none serves. */
+  get origin(): string | undefined {
+    return this.#current?.origin;
+  }
+
+  /** The model being served or loaded first, if any. */
   get current(): LoadedModel | undefined {
-    return this.#current;
+    return this.#current === undefined ? undefined : describe(this.#current);
   }
 
   /** Reason for the backend's last failure, if it failed. */
@@ -90,121 +130,362 @@ export class BackendManager {
     return this.#lastError;
   }
 
+  get operation(): RunningOperation | undefined {
+    const operation = this.#operation;
+    return operation === undefined ? undefined : { kind: operation.kind, model: operation.model, startedAt: operation.startedAt };
+  }
+
+  /** Models that run or start in any process, so the registry can refuse to delete them. */
+  modelsInUse(): string[] {
+    return [this.#current, this.#candidate, this.#retiring]
+      .filter((instance): instance is BackendInstance => instance !== undefined)
+      .map((instance) => instance.model);
+  }
+
   status(): BackendStatus {
-    const running = this.#process !== undefined && this.#process.exit === undefined;
+    const current = this.#current;
+    const running = current !== undefined && current.process.exit === undefined;
+    const operation = this.#operation;
     return {
-      backend: this.#options.kind.name,
+      backend: this.#launcher.kind.name,
       state: this.state,
       running,
-      current_model: running ? (this.#current?.model ?? null) : null,
-      started_at: running && this.#current !== undefined ? this.#current.startedAt.toISOString() : null,
-      backend_url: this.origin,
-      pid: running ? (this.#process?.pid ?? null) : null,
+      current_model: running ? current.model : null,
+      started_at: running ? current.startedAt.toISOString() : null,
+      backend_url: current?.origin ?? null,
+      pid: running ? current.process.pid : null,
       last_error: this.#lastError ?? null,
+      operation:
+        operation === undefined
+          ? null
+          : { kind: operation.kind, model: operation.model ?? null, started_at: operation.startedAt.toISOString() },
+      hold: { waiting: this.gate.waiting, ...this.gate.statistics },
+      draining:
+        this.#retiring === undefined
+          ? []
+          : [{ model: this.#retiring.model, pid: this.#retiring.process.pid, in_flight: this.#retiring.inFlight }],
+      restarts: this.#restartAttempts,
     };
   }
 
   /**
-   * Stops any running backend, then starts `model` and waits until it is healthy.
-   * Rejects with BackendStartError (the backend is then `failed`) when it exits, cannot
-   * be spawned or times out. Waits behind any start or stop already under way.
+   * Waits until a backend can take a request (requests are held during swaps and restarts)
+   * and returns its origin. Rejects with 503 when none serves or the hold limits are hit.
    */
-  start(model: string, args: readonly string[]): Promise<LoadedModel> {
-    return this.#serialize(async () => {
-      await this.#stopProcess("replaced by a new start");
-      return this.#startProcess(model, args);
+  async route(signal: AbortSignal): Promise<RouteLease> {
+    await this.gate.pass(signal);
+
+    const current = this.#current;
+    if ((this.state === "ready" || this.state === "draining") && current !== undefined) {
+      return { origin: current.origin, release: current.track() };
+    }
+    throw this.#unavailable();
+  }
+
+  /**
+   * Called by the proxy when it could not connect to `origin`. A process that died closes its
+   * port before its exit is noticed; this waits up to `timeoutMs` for that exit, so the crash
+   * handling has started (requests are held) before the proxy routes the request again.
+   * Resolves true when the process behind `origin` has exited.
+   */
+  async confirmUnreachable(origin: string, timeoutMs: number): Promise<boolean> {
+    const instance = [this.#current, this.#retiring].find((candidate) => candidate?.origin === origin);
+    if (instance === undefined) return true;
+    const exited = await Promise.race([instance.process.exited.then(() => true), sleep(timeoutMs, false)]);
+    // Let the exit handler, which runs on the same promise, update the state first.
+    await new Promise((resolve) => setImmediate(resolve));
+    return exited;
+  }
+
+  /**
+   * Loads `model` with `args` and resolves when it serves. With a model already serving,
+   * `mode` decides how the swap runs (see `SwapMode`); when the new model fails to start, the
+   * previous one is restored and the returned promise rejects with a LoadFailedError that says
+   * why. Rejects with 409 when another operation is under way.
+   */
+  load(model: string, args: readonly string[], mode: SwapMode = this.#options.swapMode): Promise<LoadedModel> {
+    const running = this.#operation;
+    if (running !== undefined) return Promise.reject(operationConflict(running));
+
+    return this.#run("load", model, async (signal) => {
+      this.#publish("backend.load_started", { model, mode });
+      const previous = this.#current;
+      const hasCurrent = previous !== undefined && this.state === "ready";
+      const outcome = await executeSwap(planSwap(mode, hasCurrent), this.#swapEffects(model, args, signal));
+
+      if (outcome.kind === "swapped") {
+        this.#restartAttempts = 0;
+        this.#publish("backend.load_succeeded", { model, mode, pid: this.#current?.process.pid ?? null });
+        this.#options.onServingChange?.({ model, args });
+        return describe(this.#current!);
+      }
+
+      const reason = errorReason(outcome.error);
+      this.#publish("backend.load_failed", { model, reason, restored: outcome.kind === "rolled_back" ? previous?.model ?? null : null });
+      throw new LoadFailedError(model, outcome.error, hasCurrent ? previous?.model : undefined, outcome.kind === "rolled_back", signal.aborted, reason);
     });
   }
 
-  /** Stops the backend. Idempotent: resolves at once when nothing runs. */
-  stop(): Promise<void> {
-    return this.#serialize(() => this.#stopProcess("stop requested"));
-  }
-
-  #serialize<T>(operation: () => Promise<T>): Promise<T> {
-    const result = this.#queue.then(operation);
-    this.#queue = result.catch(() => undefined);
-    return result;
-  }
-
-  async #startProcess(model: string, args: readonly string[]): Promise<LoadedModel> {
-    const { kind, host, log } = this.#options;
-    if (this.#options.port === 0) this.#port = await findFreePort(host);
-    const commandLine = kind.commandLine(model, host, this.#port, args);
-    const startedAt = new Date();
-
-    this.machine.transition("starting", `loading ${model}`);
-    const backend = BackendProcess.spawn(commandLine, this.#options.env, (line) => this.#onLine(line));
-    this.#process = backend;
-    this.#current = { model, args, startedAt, pid: backend.pid };
-    this.#lastError = undefined;
-    backendStarting(log, { backend: kind.name, model, command: commandLine.command, args: commandLine.args, pid: backend.pid });
-    void backend.exited.then((exit) => this.#onExit(backend, exit));
-
-    try {
-      await waitForHealthy(`${this.origin}${kind.healthPath}`, {
-        timeoutMs: this.#options.startupTimeoutMs,
-        exited: backend.exited,
-      });
-    } catch (error) {
-      await this.#failStart(backend, model, error, startedAt);
+  /**
+   * Stops every backend process; cancels a load or restart under way. Idempotent.
+   * `remember: false` (used at supervisor shutdown) keeps the saved model, so the next start
+   * loads it again; an explicit stop forgets it.
+   */
+  async stop(options: { remember?: boolean } = {}): Promise<{ cancelled: string | undefined }> {
+    const running = this.#operation;
+    let cancelled: string | undefined;
+    if (running !== undefined && running.kind !== "stop") {
+      cancelled = running.model;
+      running.controller.abort(new Error("stopped by request"));
+      await running.done.catch(() => undefined);
+    } else if (running?.kind === "stop") {
+      await running.done.catch(() => undefined);
+      return { cancelled };
     }
 
-    this.machine.transition("ready", "health check passed");
-    backendReady(log, { backend: kind.name, model, pid: backend.pid, durationMs: Date.now() - startedAt.getTime() });
-    return this.#current;
-  }
-
-  async #failStart(backend: BackendProcess, model: string, error: unknown, startedAt: Date): Promise<never> {
-    const reason = error instanceof Error ? error.message : String(error);
-    await backend.stop(this.#options.shutdownGraceMs);
-
-    const tail = this.#options.logRing.tail(FAILURE_TAIL_LINES, backend.pid).map((line) => line.line);
-    this.#lastError = reason;
-    if (this.state !== "failed") this.machine.transition("failed", reason);
-    backendStartFailed(this.#options.log, {
-      backend: this.#options.kind.name,
-      model,
-      pid: backend.pid,
-      reason,
-      durationMs: Date.now() - startedAt.getTime(),
+    await this.#run("stop", undefined, async () => {
+      this.gate.close("the backend is stopping");
+      const instances = [this.#candidate, this.#current, this.#retiring].filter((value) => value !== undefined);
+      if (instances.length > 0 && this.state !== "stopped" && this.state !== "stopping") this.machine.transition("stopping", "stop requested");
+      await Promise.all(instances.map((instance) => this.#stopInstance(instance)));
+      this.#current = this.#candidate = this.#retiring = undefined;
+      if (this.state !== "stopped") this.machine.transition("stopped", "stop requested");
+      this.gate.rejectAll(new HttpError(ERRORS.proxyNoBackend, "the backend was stopped"));
+      this.gate.open();
+      if (options.remember !== false) this.#options.onServingChange?.(undefined);
     });
-
-    const kind = error instanceof BackendStartError ? error.kind : "exited";
-    const detail = tail.length > 0 ? `${reason}; last output:\n${tail.join("\n")}` : reason;
-    throw new BackendStartError(kind, detail, backend.exit);
+    return { cancelled };
   }
 
-  async #stopProcess(reason: string): Promise<void> {
-    const backend = this.#process;
-    if (backend === undefined) return;
+  /** Runs `body` as the one operation under way, with a signal that `stop` can abort. */
+  #run<T>(kind: Operation["kind"], model: string | undefined, body: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    const operation: Operation = { kind, model, startedAt: new Date(), controller, done: Promise.resolve() };
+    const done = (async () => {
+      try {
+        return await body(controller.signal);
+      } finally {
+        if (this.#operation === operation) this.#operation = undefined;
+      }
+    })();
+    operation.done = done;
+    this.#operation = operation;
+    return done;
+  }
 
-    const stoppedAt = Date.now();
-    if (this.state !== "stopping" && this.state !== "stopped") this.machine.transition("stopping", reason);
-    const exit = await backend.stop(this.#options.shutdownGraceMs);
-    this.#process = undefined;
-    this.#current = undefined;
-    if (this.state !== "stopped") this.machine.transition("stopped", reason);
+  /** The real effects of each swap step; see `planSwap` for their order. */
+  #swapEffects(model: string, args: readonly string[], signal: AbortSignal): SwapEffects {
+    let previous: { model: string; args: readonly string[] } | undefined;
+    return {
+      hold_requests: async () => this.gate.close(`the backend is switching to ${model}`),
+      release_requests: async () => this.gate.open(),
+      reject_held_requests: async () =>
+        this.gate.rejectAll(new HttpError(ERRORS.proxyNoBackend, `loading ${model} failed: ${this.#lastError ?? "unknown reason"}`)),
+      drain_current: async () => {
+        const restartMode = this.#retiring === undefined;
+        if (restartMode) {
+          this.#retiring = this.#current;
+          this.machine.transition("draining", `switching to ${model}`);
+        }
+        await this.#retiring?.drain(this.#options.drainTimeoutMs);
+      },
+      stop_current: async () => {
+        const retiring = this.#retiring;
+        if (retiring === undefined) return;
+        previous = { model: retiring.model, args: retiring.args };
+        const restartMode = retiring === this.#current;
+        if (restartMode) this.machine.transition("stopping", `switching to ${model}`);
+        await this.#stopInstance(retiring);
+        this.#retiring = undefined;
+        if (restartMode) {
+          this.#current = undefined;
+          this.machine.transition("stopped", `switching to ${model}`);
+        }
+      },
+      start_candidate_same_port: async () => this.#startCandidate(model, args, false, signal),
+      start_candidate_spare_port: async () => this.#startCandidate(model, args, true, signal),
+      promote_candidate: async () => {
+        const candidate = this.#candidate!;
+        // A current instance that already exited (it crashed) has nothing left to drain.
+        if (this.#current !== undefined && this.#current.process.exit === undefined) this.#retiring = this.#current;
+        this.#current = candidate;
+        this.#candidate = undefined;
+        // The old model may have crashed while the candidate loaded beside it.
+        if (this.state === "failed") this.machine.transition("starting", `switching to ${model}`);
+        if (this.state !== "ready") this.machine.transition("ready", "health check passed");
+        this.#publish("backend.switched", { model, pid: candidate.process.pid });
+      },
+      stop_candidate: async () => {
+        if (this.#candidate !== undefined) await this.#stopInstance(this.#candidate);
+        this.#candidate = undefined;
+      },
+      restart_previous: async () => {
+        if (previous === undefined || signal.aborted) return;
+        await this.#startCandidate(previous.model, previous.args, false, signal);
+        this.#current = this.#candidate;
+        this.#candidate = undefined;
+        this.machine.transition("ready", `restored ${previous.model}`);
+      },
+    };
+  }
+
+  async #startCandidate(model: string, args: readonly string[], spare: boolean, signal: AbortSignal): Promise<void> {
+    if (!spare) this.machine.transition("starting", `loading ${model}`);
+    try {
+      await this.#launcher.launch(model, args, {
+        spare,
+        signal,
+        onSpawned: (instance) => {
+          this.#candidate = instance;
+          void instance.process.exited.then((exit) => this.#onExit(instance, exit));
+        },
+      });
+    } catch (error) {
+      this.#candidate = undefined;
+      this.#lastError = errorReason(error);
+      if (!spare && this.state === "starting") this.machine.transition("failed", this.#lastError);
+      throw error;
+    }
+  }
+
+  async #stopInstance(instance: BackendInstance): Promise<void> {
+    this.#stopping.add(instance);
+    const startedAt = Date.now();
+    // The engine finishes its in-flight requests on SIGTERM; SIGKILL follows after the grace period.
+    const exit = await instance.process.stop(this.#launcher.shutdownGraceMs);
+    this.#stopping.delete(instance);
     backendStopped(this.#options.log, {
-      pid: backend.pid,
-      durationMs: Date.now() - stoppedAt,
+      pid: instance.process.pid,
+      durationMs: Date.now() - startedAt,
       killed: exit.signal === "SIGKILL",
     });
   }
 
-  /** Notices exits we did not ask for: the backend becomes `failed` at once. */
-  #onExit(backend: BackendProcess, exit: ProcessExit): void {
-    const expected = this.#process !== backend || this.state === "stopping";
-    backendExited(this.#options.log, { pid: backend.pid, code: exit.code, signal: exit.signal, expected });
-    if (expected || this.state === "starting") return;
+  /** Notices exits nobody asked for: the backend fails at once and restarts with backoff. */
+  #onExit(instance: BackendInstance, exit: ProcessExit): void {
+    const expected = this.#stopping.has(instance);
+    backendExited(this.#options.log, { pid: instance.process.pid, code: exit.code, signal: exit.signal, expected });
+    if (expected || instance !== this.#current || instance.readyAt === undefined) return;
 
     const how = exit.signal === null ? `code ${exit.code}` : `signal ${exit.signal}`;
     this.#lastError = `the backend exited unexpectedly with ${how}`;
-    this.machine.transition("failed", this.#lastError);
+    this.#publish("backend.crashed", { model: instance.model, pid: instance.process.pid, code: exit.code, signal: exit.signal });
+    if (this.state === "ready" || this.state === "draining") this.machine.transition("failed", this.#lastError);
+    if (this.#operation === undefined) this.#scheduleRestart(instance);
   }
 
-  #onLine(line: LogLine): void {
-    this.#options.logRing.push(line);
-    this.#options.onOutputLine?.(line);
+  #scheduleRestart(crashed: BackendInstance): void {
+    const readyForMs = crashed.readyAt === undefined ? 0 : Date.now() - crashed.readyAt.getTime();
+    const decision = decideRestart(this.#restartAttempts, readyForMs, this.#options.restartPolicy);
+    if (decision.action === "give_up") {
+      this.#lastError = `${this.#lastError}; gave up after ${decision.attempts} restarts`;
+      this.gate.rejectAll(this.#unavailable());
+      this.gate.open();
+      return;
+    }
+
+    this.#restartAttempts = decision.attempt;
+    restartScheduled(this.#options.log, { model: crashed.model, attempt: decision.attempt, delayMs: decision.delayMs });
+    this.#publish("backend.restart_scheduled", { model: crashed.model, attempt: decision.attempt, delay_ms: decision.delayMs });
+    this.gate.close(`the backend crashed and is restarting ${crashed.model}`);
+    void this.#run("restart", crashed.model, async (signal) => {
+      await sleepUnlessAborted(decision.delayMs, signal);
+      if (signal.aborted) return;
+      try {
+        await this.#startCandidate(crashed.model, crashed.args, false, signal);
+        this.#current = this.#candidate;
+        this.#candidate = undefined;
+        this.machine.transition("ready", "restarted after a crash");
+        this.gate.open();
+      } catch {
+        if (!signal.aborted) queueMicrotask(() => this.#scheduleRestart(crashed));
+      }
+    }).catch(() => undefined);
   }
+
+  #unavailable(): HttpError {
+    switch (this.state) {
+      case "starting":
+        return new HttpError(ERRORS.proxyBackendStarting, `the backend is loading ${this.#operation?.model ?? "a model"}; retry shortly`, {
+          headers: { "Retry-After": "2" },
+        });
+      case "failed":
+        return new HttpError(
+          ERRORS.proxyNoBackend,
+          `the backend failed (${this.#lastError ?? "unknown reason"}); see GET /admin/status and load a model with POST /admin/load`,
+        );
+      default:
+        return new HttpError(ERRORS.proxyNoBackend, "no backend is running; load a model with POST /admin/load");
+    }
+  }
+
+  #onTransition(transition: BackendTransition): void {
+    backendStateChanged(this.#options.log, transition);
+    this.#publish("backend.state_changed", { from: transition.from, to: transition.to, reason: transition.reason });
+  }
+
+  #publish(type: LifecycleEventType, data: Record<string, unknown>): void {
+    this.#options.onEvent?.(type, data);
+  }
+}
+
+/** Raised when a load fails; says whether the previous model serves again. */
+export class LoadFailedError extends Error {
+  readonly code = "CODEC_ERR_BACKEND_LOAD_FAILED";
+
+  constructor(
+    readonly model: string,
+    cause: unknown,
+    readonly previousModel: string | undefined,
+    readonly restored: boolean,
+    readonly cancelled: boolean,
+    readonly reason: string,
+  ) {
+    super(loadFailureMessage(model, cause, previousModel, restored, cancelled), { cause });
+    this.name = "LoadFailedError";
+  }
+}
+
+function loadFailureMessage(
+  model: string,
+  cause: unknown,
+  previousModel: string | undefined,
+  restored: boolean,
+  cancelled: boolean,
+): string {
+  const detail = cause instanceof Error ? cause.message : String(cause);
+  if (cancelled) return `loading ${model} was cancelled by a stop request`;
+  if (previousModel === undefined) return `loading ${model} failed: ${detail}`;
+  const after = restored ? `${previousModel} serves again` : `restoring ${previousModel} failed too; no model serves`;
+  return `loading ${model} failed, and ${after}: ${detail}`;
+}
+
+function operationConflict(running: RunningOperation): HttpError {
+  const what = running.kind === "restart" ? "a restart after a crash" : running.kind === "stop" ? "a stop" : "a load";
+  const of = running.model === undefined ? "" : ` of ${running.model}`;
+  return new HttpError(
+    ERRORS.backendOperationConflict,
+    `${what}${of} is under way since ${running.startedAt.toISOString()}; wait for it, or cancel it with POST /admin/stop`,
+  );
+}
+
+function describe(instance: BackendInstance): LoadedModel {
+  return { model: instance.model, args: instance.args, startedAt: instance.startedAt, pid: instance.process.pid };
+}
+
+function errorReason(error: unknown): string {
+  if (error instanceof BackendStartError) return error.reason;
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+  });
 }

@@ -15,14 +15,18 @@ export type StartFailureKind = "exited" | "spawn_failed" | "timed_out" | "cancel
 /** Raised when a backend does not become healthy. */
 export class BackendStartError extends Error {
   readonly code = "CODEC_ERR_BACKEND_START_FAILED";
+  /** The one-line reason, without the process output that `message` may carry. */
+  readonly reason: string;
 
   constructor(
     readonly kind: StartFailureKind,
     message: string,
     readonly exit?: ProcessExit,
+    reason?: string,
   ) {
     super(message);
     this.name = "BackendStartError";
+    this.reason = reason ?? message;
   }
 }
 
@@ -68,7 +72,12 @@ async function probe(url: string): Promise<boolean> {
 
 function exitError(exit: ProcessExit): BackendStartError {
   if (exit.error !== undefined) {
-    return new BackendStartError("spawn_failed", `the backend could not be started: ${exit.error.message}`, exit);
+    const missing = (exit.error as NodeJS.ErrnoException).code === "ENOENT";
+    const command = (exit.error as NodeJS.ErrnoException).path ?? "the backend command";
+    const message = missing
+      ? `the command '${command}' was not found; install it or choose another backend with CODEC_BACKEND`
+      : `the backend could not be started: ${exit.error.message}`;
+    return new BackendStartError("spawn_failed", message, exit);
   }
   const how = exit.signal === null ? `code ${exit.code}` : `signal ${exit.signal}`;
   return new BackendStartError("exited", `the backend exited during start-up with ${how}`, exit);

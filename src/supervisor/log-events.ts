@@ -45,6 +45,10 @@ export function backendExited(
   else log.warn(event, "the backend exited unexpectedly");
 }
 
+export function restartScheduled(log: EventLogger, fields: { model: string; attempt: number; delayMs: number }): void {
+  log.warn({ event: "backend.restart_scheduled", ...fields }, `restarting the backend in ${fields.delayMs} ms (attempt ${fields.attempt})`);
+}
+
 export function backendStopped(log: EventLogger, fields: { pid: number; durationMs: number; killed: boolean }): void {
   log.info({ event: "backend.stopped", ...fields }, "the backend stopped");
 }
@@ -63,6 +67,17 @@ export function initialModelSkipped(log: EventLogger, fields: { reason: string }
 export function initialModelFailed(log: EventLogger, fields: { model: string }, error: unknown): void {
   const reason = error instanceof Error ? error.message : String(error);
   log.error({ event: "supervisor.initial_model_failed", ...fields, err: error }, `the initial model did not load: ${reason}`);
+}
+
+export function adminOpenToLoopbackOnly(log: EventLogger, fields: { host: string }): void {
+  log.warn(
+    { event: "supervisor.admin_loopback_only", ...fields },
+    "listening beyond loopback without CODEC_ADMIN_TOKEN: admin routes answer loopback clients only",
+  );
+}
+
+export function servingStateNotSaved(log: EventLogger, fields: { path: string }, error: unknown): void {
+  log.error({ event: "supervisor.serving_state_not_saved", ...fields, err: error }, "failed to save the served model");
 }
 
 export function demoModelReady(log: EventLogger, fields: { path: string; durationMs: number }): void {

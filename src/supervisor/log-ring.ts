@@ -10,6 +10,7 @@ export interface LogLine {
 export class LogRing {
   readonly #capacity: number;
   readonly #lines: LogLine[] = [];
+  readonly #listeners = new Set<(line: LogLine) => void>();
 
   constructor(capacity: number) {
     this.#capacity = capacity;
@@ -18,6 +19,13 @@ export class LogRing {
   push(line: LogLine): void {
     this.#lines.push(line);
     if (this.#lines.length > this.#capacity) this.#lines.shift();
+    for (const listener of this.#listeners) listener(line);
+  }
+
+  /** Calls `listener` for every line pushed from now on; returns the unsubscribe function. */
+  subscribe(listener: (line: LogLine) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /** The last `count` lines, optionally only those of one process. */

@@ -3,6 +3,7 @@ import { join } from "node:path";
 
 import type { LogLevel } from "../http/logger.js";
 import type { BackendKindName } from "./backend-kinds.js";
+import type { SwapMode } from "./lifecycle/swap-plan.js";
 
 /** Everything the supervisor needs; built from flags and `CODEC_*` variables by the CLI. */
 export interface SupervisorOptions {
@@ -11,8 +12,10 @@ export interface SupervisorOptions {
   backend: BackendKindName;
   backendHost: string;
   backendPort: number;
-  /** Root for the demo model, caches and state. */
+  /** Root for the demo model, caches and the saved serving state. */
   dataDir: string;
+  /** Where the generated demo model is cached, normally `<dataDir>/demo-models`. */
+  demoModelsDir: string;
   modelsDir: string;
   /**
    * The model to load at start-up: a registry name, an absolute path, or (for external
@@ -24,6 +27,20 @@ export interface SupervisorOptions {
   backendArgs: string[];
   startupTimeoutMs: number;
   shutdownGraceMs: number;
+  /** How a load replaces a serving model, unless the request names a mode. */
+  swapMode: SwapMode;
+  /** How long in-flight requests may run on a model that is being replaced. */
+  drainTimeoutMs: number;
+  /** Requests held at once during a swap or restart; more get 503. */
+  holdMaxRequests: number;
+  /** Longest time one request is held before it gets 503. */
+  holdMaxWaitMs: number;
+  /** Whether `/admin/load` may load a hub id or a path outside the registry when asked to. */
+  allowRemoteLoad: boolean;
+  /** Bearer token for `/admin/*`; without one, admin routes answer only on loopback. */
+  adminToken: string | undefined;
+  /** Keys accepted on inference routes; empty means they are open. */
+  apiKeys: readonly string[];
   logLevel: LogLevel;
 }
 

@@ -9,19 +9,34 @@ import { listeningPort } from "../http/listen-address.js";
 import { serverListening } from "../http/log-events.js";
 import { createLogger, type Logger } from "../http/logger.js";
 import { VERSION } from "../http/version.js";
+import { isLoopback, installAuth } from "./auth.js";
 import { getBackendKind } from "./backend-kinds.js";
 import { BackendManager } from "./backend-manager.js";
-import { demoModelReady, initialModelFailed, initialModelSkipped } from "./log-events.js";
+import { registerEventRoutes } from "./events/sse-route.js";
+import { createSupervisorEventBus, type SupervisorEventBus } from "./events/supervisor-events.js";
+import { DEFAULT_RESTART_POLICY } from "./lifecycle/restart-policy.js";
+import { readServingState, writeServingState } from "./lifecycle/serving-state.js";
+import {
+  adminOpenToLoopbackOnly,
+  demoModelReady,
+  initialModelFailed,
+  initialModelSkipped,
+  servingStateNotSaved,
+} from "./log-events.js";
 import { LogRing } from "./log-ring.js";
 import { resolveGgufModel } from "./model-resolver.js";
-import { BackendProxy } from "./proxy.js";
+import { BackendProxy } from "./proxy/backend-proxy.js";
+import { ModelRegistry } from "./registry/model-registry.js";
+import { registryOptionsFromEnv } from "./registry/registry-options.js";
 import { registerAdminRoutes } from "./routes/admin-routes.js";
+import { registerLifecycleRoutes } from "./routes/lifecycle-routes.js";
 import { registerProxyRoutes } from "./routes/proxy-routes.js";
+import { registerRegistryRoutes } from "./routes/registry-routes.js";
 import { isNoModel, type SupervisorOptions } from "./supervisor-options.js";
-
 
 /** How long in-flight requests may run on after a stop is requested. */
 const CLOSE_GRACE_MS = 30_000;
+
 /** Lines of backend output kept for start-failure reports and `/admin/logs`. */
 const LOG_RING_CAPACITY = 2_000;
 
@@ -29,9 +44,19 @@ const LOG_RING_CAPACITY = 2_000;
 export interface RunningSupervisor {
   app: FastifyInstance;
   backend: BackendManager;
+  logRing: LogRing;
+  /** The event bus behind `GET /admin/events`; components publish their events here. */
+  events: SupervisorEventBus;
+  /** The model registry and its pull jobs. */
+  registry: ModelRegistry;
   /** Settles when the initial model has loaded, failed, or was skipped. */
   initialLoad: Promise<void>;
   close(): Promise<void>;
+}
+
+/** File that remembers the served model across restarts. */
+export function servingStatePath(options: SupervisorOptions): string {
+  return join(options.dataDir, "serving.json");
 }
 
 /**
@@ -44,64 +69,109 @@ export async function startSupervisor(
 ): Promise<RunningSupervisor> {
   await mkdir(options.modelsDir, { recursive: true });
 
+  const kind = getBackendKind(options.backend);
+  const logRing = new LogRing(LOG_RING_CAPACITY);
+  const events = createSupervisorEventBus(log);
   const backend = new BackendManager({
-    kind: getBackendKind(options.backend),
+    kind,
     host: options.backendHost,
     port: options.backendPort,
     startupTimeoutMs: options.startupTimeoutMs,
     shutdownGraceMs: options.shutdownGraceMs,
     env: process.env,
     log,
-    logRing: new LogRing(LOG_RING_CAPACITY),
+    logRing,
     onOutputLine: (line) => process.stdout.write(`${line.line}\n`),
+    drainTimeoutMs: options.drainTimeoutMs,
+    hold: { maxHeld: options.holdMaxRequests, maxWaitMs: options.holdMaxWaitMs },
+    restartPolicy: DEFAULT_RESTART_POLICY,
+    swapMode: options.swapMode,
+    onServingChange: (serving) => saveServingState(options, serving, log),
+    onEvent: (type, data) => events.publish(type, data),
   });
   const proxy = new BackendProxy(log);
+  const registry = new ModelRegistry(registryOptionsFromEnv(options.modelsDir), { backend, events, log });
+  await registry.init();
 
   const app = createApp({ logger: log, source: "supervisor" });
+  installAuth(app, { adminToken: options.adminToken, apiKeys: options.apiKeys });
+  if (options.adminToken === undefined && !isLoopback(options.host) && options.host !== "localhost") {
+    adminOpenToLoopbackOnly(log, { host: options.host });
+  }
+  registerLifecycleRoutes(app, {
+    backend,
+    logRing,
+    kind,
+    modelsDir: options.modelsDir,
+    allowRemoteLoad: options.allowRemoteLoad,
+    defaultArgs: options.backendArgs,
+  });
   registerAdminRoutes(app, backend, { version: VERSION, modelsDir: options.modelsDir });
+  registerEventRoutes(app, events, { log });
+  await registerRegistryRoutes(app, registry);
   await registerProxyRoutes(app, backend, proxy);
   await app.listen({ host: options.host, port: options.port });
   serverListening(log, { host: options.host, port: listeningPort(app), role: "supervisor" });
 
   // A failure is logged and shown by /admin/status; the supervisor keeps serving either way.
   const initialLoad = loadInitialModel(options, backend, log).catch((error: unknown) =>
-    initialModelFailed(log, { model: options.initialModel ?? "the demo model" }, error),
+    initialModelFailed(log, { model: options.initialModel ?? "the saved or demo model" }, error),
   );
 
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
+      // Running pulls stop first and keep their partial files, so blocking pull requests finish.
+      await registry.close();
       await closeApp(app, CLOSE_GRACE_MS);
-      await backend.stop();
+      await backend.stop({ remember: false });
       await proxy.close();
     })();
     return closing;
   };
-  return { app, backend, initialLoad, close };
+  return { app, backend, logRing, events, registry, initialLoad, close };
 }
 
+/**
+ * Picks the model to start with: `CODEC_INITIAL_MODEL` when set, else the model that served
+ * before the last shutdown, else the demo model (embedded engine only).
+ */
 async function loadInitialModel(options: SupervisorOptions, backend: BackendManager, log: Logger): Promise<void> {
-  const spec = options.initialModel;
+  const kind = getBackendKind(options.backend);
+  let spec = options.initialModel;
+  let args = options.backendArgs;
+
+  if (spec === undefined) {
+    const saved = await readServingState(servingStatePath(options));
+    if (saved !== undefined && saved.backend === kind.name) {
+      if (saved.model === null) {
+        initialModelSkipped(log, { reason: "the backend was stopped before the last shutdown" });
+        return;
+      }
+      await backend.load(saved.model, saved.args);
+      return;
+    }
+  }
+
   if (isNoModel(spec)) {
     initialModelSkipped(log, { reason: "the initial model is set to none" });
     return;
   }
-
-  const kind = getBackendKind(options.backend);
   if (spec === undefined && !kind.needsLocalModel) {
     initialModelSkipped(log, { reason: `no initial model is configured for the ${kind.name} backend` });
     return;
   }
 
   const model = await resolveInitialModel(spec, options, log);
-  await backend.start(model, options.backendArgs);
+  args = options.backendArgs;
+  await backend.load(model, args);
 }
 
-/** Picks the model file or spec to start with; the demo model when none is configured. */
+/** Resolves the initial model spec to what the backend loads; the demo model when none is set. */
 async function resolveInitialModel(spec: string | undefined, options: SupervisorOptions, log: Logger): Promise<string> {
   if (spec === undefined) {
     const startedAt = performance.now();
-    const path = await ensureDemoModel(join(options.dataDir, "demo-models"));
+    const path = await ensureDemoModel(options.demoModelsDir);
     demoModelReady(log, { path, durationMs: Math.round(performance.now() - startedAt) });
     return path;
   }
@@ -112,6 +182,21 @@ async function resolveInitialModel(spec: string | undefined, options: Supervisor
   const registryDir = join(options.modelsDir, spec);
   const isRegistryModel = !spec.includes("/") && (await stat(registryDir).catch(() => undefined))?.isDirectory();
   return isRegistryModel === true ? registryDir : spec;
+}
+
+function saveServingState(
+  options: SupervisorOptions,
+  serving: { model: string; args: readonly string[] } | undefined,
+  log: Logger,
+): void {
+  const savedAt = new Date().toISOString();
+  const state =
+    serving === undefined
+      ? { backend: options.backend, model: null, saved_at: savedAt }
+      : { backend: options.backend, model: serving.model, args: serving.args, saved_at: savedAt };
+  writeServingState(servingStatePath(options), state).catch((error: unknown) =>
+    servingStateNotSaved(log, { path: servingStatePath(options) }, error),
+  );
 }
 
 /** Runs the supervisor as the main program and stops it cleanly on SIGTERM or SIGINT. */

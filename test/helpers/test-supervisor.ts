@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -13,32 +13,45 @@ import { TEST_CACHE_DIR } from "./paths.js";
 export interface TestSupervisor {
   supervisor: RunningSupervisor;
   baseUrl: string;
+  dataDir: string;
   modelsDir: string;
   close(): Promise<void>;
 }
 
 /**
- * Starts the supervisor on free loopback ports with a temporary models directory. The
- * data directory is the shared test cache, so the demo model is generated only once.
+ * Starts the supervisor on free loopback ports with a temporary data directory. The demo
+ * model comes from the shared test cache, so it is generated only once.
  * The engine gets one thread and a small context, as suits a 2-core CI machine.
  */
 export async function startTestSupervisor(
   overrides: Partial<SupervisorOptions> = {},
   capture?: LogCapture,
+  prepareModels?: (modelsDir: string) => Promise<void>,
 ): Promise<TestSupervisor> {
-  const modelsDir = await mkdtemp(join(tmpdir(), "codec-serve-models-"));
+  const dataDir = await mkdtemp(join(tmpdir(), "codec-serve-data-"));
+  const modelsDir = join(dataDir, "models");
+  await mkdir(modelsDir, { recursive: true });
+  await prepareModels?.(modelsDir);
   const options: SupervisorOptions = {
     host: "127.0.0.1",
     port: 0,
     backend: "embedded",
     backendHost: "127.0.0.1",
     backendPort: 0,
-    dataDir: TEST_CACHE_DIR,
+    dataDir,
+    demoModelsDir: join(TEST_CACHE_DIR, "demo-models"),
     modelsDir,
     initialModel: undefined,
     backendArgs: ["--threads", "1", "--ctx-size", "512", "--parallel", "2", "--gpu", "cpu", "--log-level", "warn"],
     startupTimeoutMs: 60_000,
     shutdownGraceMs: 5_000,
+    swapMode: "restart",
+    drainTimeoutMs: 10_000,
+    holdMaxRequests: 64,
+    holdMaxWaitMs: 60_000,
+    allowRemoteLoad: true,
+    adminToken: undefined,
+    apiKeys: [],
     logLevel: capture === undefined ? "warn" : "info",
     ...overrides,
   };
@@ -46,10 +59,11 @@ export async function startTestSupervisor(
   return {
     supervisor,
     baseUrl: `http://127.0.0.1:${listeningPort(supervisor.app)}`,
+    dataDir,
     modelsDir,
     close: async () => {
       await supervisor.close();
-      await rm(modelsDir, { recursive: true, force: true });
+      await rm(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -28,7 +28,8 @@ export const commonFields = {
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
   stream_format: z.enum(["json", "msgpack", "protobuf"]).nullish(),
-  logit_bias: z.record(z.string().regex(/^\d+$/, { error: "keys must be token IDs" }), finite().min(-100).max(100)).nullish(),
+  // Keys are checked in resolveSampling, where the error can name the key that is not a token ID.
+  logit_bias: z.record(z.string(), finite().min(-100).max(100)).nullish(),
   frequency_penalty: finite().min(-2).max(2).nullish(),
   presence_penalty: finite().min(-2).max(2).nullish(),
   repetition_penalty: finite().gt(0).max(10).nullish(),

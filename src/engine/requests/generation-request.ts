@@ -138,6 +138,9 @@ function rejectUnsupported(fields: CommonFields): void {
 function resolveSampling(fields: CommonFields, vocabSize: number): SamplingOptions {
   const logitBias: Array<readonly [number, number]> = [];
   for (const [key, bias] of Object.entries(fields.logit_bias ?? {})) {
+    if (!/^\d+$/.test(key)) {
+      throw invalidParam(`logit_bias.${key}`, `logit_bias keys must be token IDs, got '${key}'`, key);
+    }
     const id = Number(key);
     if (id >= vocabSize) {
       throw new HttpError(

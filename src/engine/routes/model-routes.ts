@@ -43,9 +43,14 @@ export function registerModelRoutes(app: FastifyInstance, state: EngineState, st
     if (requested !== `${map.id}.json`) {
       throw new HttpError(ERRORS.mapNotFound, `no tokenizer map '${requested}'; this engine serves '${map.id}.json'`);
     }
+    const etag = `"${map.hash}"`;
+    if (request.headers["if-none-match"] === etag) {
+      await reply.code(304).headers(WELL_KNOWN_HEADERS).header("ETag", etag).send();
+      return;
+    }
     await reply
       .headers(WELL_KNOWN_HEADERS)
-      .header("ETag", `"${map.hash}"`)
+      .header("ETag", etag)
       .type("application/json")
       .send(Buffer.from(map.bytes.buffer, map.bytes.byteOffset, map.bytes.byteLength));
   });

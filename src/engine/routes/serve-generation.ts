@@ -35,7 +35,6 @@ export async function serveGeneration(
   const startedAt = performance.now();
   const tokens = generate(engine.host, sequence, generation, disconnected, (finishReason, usage) =>
     generationFinished(request.log, {
-      reqId: request.id,
       finishReason,
       promptTokens: usage.prompt_tokens,
       completionTokens: usage.completion_tokens,
@@ -123,8 +122,8 @@ async function streamResponse(
   } catch (error) {
     if (disconnected.aborted) return;
 
-    generationFailed(request.log, { reqId: request.id, format }, error);
-    streamFailed(request.log, { reqId: request.id, format }, error);
+    generationFailed(request.log, { format }, error);
+    streamFailed(request.log, { format }, error);
     await write(response, encoder.fail(toErrorEnvelope(error, "engine")), disconnected).catch(() => undefined);
   } finally {
     if (!response.destroyed) response.end();

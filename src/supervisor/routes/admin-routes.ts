@@ -19,11 +19,6 @@ export function registerAdminRoutes(app: FastifyInstance, backend: BackendManage
 
   app.get("/admin/status", async () => ({ ...backend.status(), models_dir: info.modelsDir }));
 
-  app.post("/admin/stop", async () => {
-    await backend.stop();
-    return { stopped: true };
-  });
-
   // Unknown admin paths are the supervisor's 404, never forwarded to the backend.
   app.all("/admin/*", async (request) => {
     throw new HttpError(ERRORS.routeNotFound, `no admin route for ${request.method} ${request.url}`);

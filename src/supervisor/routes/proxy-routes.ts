@@ -1,17 +1,23 @@
+import type { ServerResponse } from "node:http";
+import type { Readable } from "node:stream";
+
 import type { FastifyInstance } from "fastify";
 
-import { ERRORS, HttpError } from "../../http/errors.js";
 import type { BackendManager } from "../backend-manager.js";
-import type { BackendState } from "../backend-state.js";
-import type { BackendProxy } from "../proxy.js";
+import type { BackendProxy } from "../proxy/backend-proxy.js";
+import { ReplayableBody } from "../proxy/replayable-body.js";
 
-/** Backend facts the proxy needs. */
-export type ProxyTarget = Pick<BackendManager, "origin" | "current" | "lastError"> & { readonly state: BackendState };
+/** The part of the backend manager the proxy uses. */
+export type ProxyTarget = Pick<BackendManager, "route" | "confirmUnreachable">;
+
+/** How long the proxy waits to learn whether an engine that refused a connection has died. */
+const EXIT_CONFIRMATION_MS = 2_000;
 
 /**
  * Forwards every path the supervisor does not serve itself to the backend. This runs in
  * its own plugin scope whose only body parser passes the raw request stream through, so
- * request bodies are streamed to the backend instead of being parsed or buffered.
+ * request bodies are streamed to the backend instead of being parsed or buffered. While a
+ * swap or restart is under way, `route` holds the request until a backend can take it.
  */
 export async function registerProxyRoutes(app: FastifyInstance, backend: ProxyTarget, proxy: BackendProxy): Promise<void> {
   await app.register(async (scope) => {
@@ -19,28 +25,47 @@ export async function registerProxyRoutes(app: FastifyInstance, backend: ProxyTa
     scope.addContentTypeParser("*", (_request, payload, done) => done(null, payload));
 
     scope.all("/*", async (request, reply) => {
-      requireServingBackend(backend);
-      await proxy.forward(request, reply, backend.origin);
+      const disconnected = abortOnClose(reply.raw);
+      const source = request.body as Readable | undefined;
+      const replayable = source === undefined ? undefined : new ReplayableBody(source);
+      let body: Readable | Buffer | null = replayable?.stream ?? null;
+
+      for (let attempt = 1; ; attempt++) {
+        const lease = await backend.route(disconnected);
+        try {
+          await proxy.forward(request, reply, lease.origin, body);
+          return;
+        } catch (error) {
+          // An engine that just died resets or refuses connections before its exit is noticed.
+          // It answered nothing, so the request goes once more to the engine that replaces it.
+          if (attempt > 1 || !isConnectionFailure(error) || !(await backend.confirmUnreachable(lease.origin, EXIT_CONFIRMATION_MS))) {
+            throw error;
+          }
+          proxy.forgetConnections(lease.origin);
+          if (replayable !== undefined) {
+            const copy = await replayable.replay();
+            if (copy === undefined) throw error;
+            body = copy;
+          }
+        } finally {
+          lease.release();
+        }
+      }
     });
   });
 }
 
-/** Throws the 503 that explains why no backend can take the request. */
-function requireServingBackend(backend: ProxyTarget): void {
-  switch (backend.state) {
-    case "ready":
-    case "draining":
-      return;
-    case "starting":
-      throw new HttpError(ERRORS.proxyBackendStarting, `the backend is loading ${backend.current?.model ?? "a model"}; retry shortly`, {
-        headers: { "Retry-After": "2" },
-      });
-    case "failed":
-      throw new HttpError(
-        ERRORS.proxyNoBackend,
-        `the backend failed (${backend.lastError ?? "unknown reason"}); see GET /admin/status and load a model with POST /admin/load`,
-      );
-    default:
-      throw new HttpError(ERRORS.proxyNoBackend, "no backend is running; load a model with POST /admin/load");
-  }
+/** Errors raised before the backend sent any response: refused or reset connections. */
+function isConnectionFailure(error: unknown): boolean {
+  const cause = error instanceof Error ? (error.cause as NodeJS.ErrnoException | undefined) : undefined;
+  return cause?.code === "ECONNREFUSED" || cause?.code === "ECONNRESET" || cause?.code === "UND_ERR_SOCKET";
+}
+
+/** Returns a signal that aborts when the client goes away before the response is finished. */
+function abortOnClose(response: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  response.once("close", () => {
+    if (!response.writableFinished) controller.abort(new Error("client disconnected"));
+  });
+  return controller.signal;
 }

@@ -1,0 +1,80 @@
+import { stat } from "node:fs/promises";
+import { isAbsolute, join } from "node:path";
+
+import { ERRORS, HttpError } from "../http/errors.js";
+import type { BackendKind } from "./backend-kinds.js";
+import { ModelNotFoundError, resolveGgufModel } from "./model-resolver.js";
+import { isValidModelName } from "./registry/model-name.js";
+
+/** Where `/admin/load` may look for a model. */
+export interface LoadTargetOptions {
+  kind: BackendKind;
+  modelsDir: string;
+  /** The operator's switch: false forbids loads outside the registry even when asked. */
+  allowRemoteLoad: boolean;
+}
+
+/** Flags the supervisor sets on the backend command line itself. */
+const RESERVED_FLAGS = new Set(["--host", "--port", "--model", "--model-path", "-m", "-hf", "--hf-repo"]);
+
+/**
+ * Resolves a model name for a load. A registry name comes first. A hub id or an absolute path
+ * is used only with `allowRemote`, and only when the operator allows remote loads. The
+ * embedded engine needs a local GGUF file, so it takes absolute paths but not hub ids.
+ */
+export async function resolveLoadTarget(name: string, allowRemote: boolean, options: LoadTargetOptions): Promise<string> {
+  if (isValidModelName(name) && (await isDirectory(join(options.modelsDir, name)))) {
+    return options.kind.needsLocalModel ? resolveLocal(name, options.modelsDir) : join(options.modelsDir, name);
+  }
+
+  if (!allowRemote) {
+    throw new HttpError(
+      ERRORS.backendModelNotFound,
+      `unknown local model '${name}'; set allow_remote to true to load a hub id or an absolute path`,
+      { param: "name", value: name },
+    );
+  }
+  if (!options.allowRemoteLoad) {
+    throw new HttpError(
+      ERRORS.backendRemoteLoadForbidden,
+      `'${name}' is not in the registry, and this server does not allow remote loads; pull or upload it first`,
+      { param: "allow_remote", value: name },
+    );
+  }
+  if (!options.kind.needsLocalModel) return name;
+
+  if (!isAbsolute(name)) {
+    throw new HttpError(
+      ERRORS.backendModelNotFound,
+      `the embedded engine loads local GGUF files, and '${name}' is not an absolute path; pull it with POST /admin/models/pull first`,
+      { param: "name", value: name },
+    );
+  }
+  return resolveLocal(name, options.modelsDir);
+}
+
+/** Checks per-load engine arguments: strings only, and none of the flags the supervisor sets. */
+export function checkExtraArgs(args: readonly string[]): void {
+  for (const arg of args) {
+    const flag = arg.split("=", 1)[0]!;
+    if (RESERVED_FLAGS.has(flag)) {
+      throw new HttpError(ERRORS.backendInvalidArgs, `extra_args must not set ${flag}; the supervisor sets it`, {
+        param: "extra_args",
+        value: arg,
+      });
+    }
+  }
+}
+
+async function resolveLocal(spec: string, modelsDir: string): Promise<string> {
+  try {
+    return await resolveGgufModel(spec, modelsDir);
+  } catch (error) {
+    if (!(error instanceof ModelNotFoundError)) throw error;
+    throw new HttpError(ERRORS.backendModelNotFound, error.message, { param: "name", value: spec });
+  }
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isDirectory() ?? false;
+}

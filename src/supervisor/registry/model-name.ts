@@ -1,0 +1,56 @@
+import { ERRORS, HttpError } from "../../http/errors.js";
+
+/** Maximum model name length in UTF-8 bytes; it leaves room for staging prefixes in a 255-byte file name. */
+export const MAX_MODEL_NAME_BYTES = 128;
+
+const CONTROL_CHARACTER = /\p{Cc}/u;
+
+/**
+ * Returns `name` when it is a valid registry name, or throws a 400 naming the rule it breaks.
+ * Every endpoint that takes or derives a model name calls this.
+ *
+ * A valid name is one path component: not empty, not `.` or `..`, no leading dot (hidden
+ * names are reserved for staging directories), no `/` or `\`, no control characters, well
+ * formed Unicode, and at most 128 bytes of UTF-8.
+ */
+export function validateModelName(name: unknown, param = "name"): string {
+  if (typeof name !== "string") {
+    throw new HttpError(
+      ERRORS.registryInvalidName,
+      `model name must be a string, got ${typeof name}`,
+      { param, value: name },
+    );
+  }
+  const problem = nameProblem(name);
+  if (problem !== undefined) {
+    throw new HttpError(
+      ERRORS.registryInvalidName,
+      `invalid model name ${JSON.stringify(name)}: ${problem}`,
+      {
+        param,
+        value: name,
+      },
+    );
+  }
+  return name;
+}
+
+/** True when `name` passes `validateModelName`. */
+export function isValidModelName(name: string): boolean {
+  return nameProblem(name) === undefined;
+}
+
+function nameProblem(name: string): string | undefined {
+  if (name === "") return "it must not be empty";
+  if (name === "." || name === "..") return "'.' and '..' are not model names";
+  if (name.startsWith(".")) return "it must not start with a dot";
+  if (name.includes("/") || name.includes("\\"))
+    return "it must be a single path component without '/' or '\\'";
+  if (CONTROL_CHARACTER.test(name)) return "it must not contain control characters";
+  // A lone UTF-16 surrogate does not survive a UTF-8 round trip, so the directory would get another name.
+  if (Buffer.from(name, "utf8").toString("utf8") !== name) return "it must be well-formed Unicode";
+  const bytes = Buffer.byteLength(name, "utf8");
+  if (bytes > MAX_MODEL_NAME_BYTES)
+    return `it is ${bytes} bytes of UTF-8, more than the ${MAX_MODEL_NAME_BYTES} allowed`;
+  return undefined;
+}
