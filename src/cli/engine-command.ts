@@ -37,6 +37,7 @@ export function engineCommand(): Command {
     .option("--served-model-name <name>", "model id reported by /v1/models (default: the file name)")
     .addOption(new Option("--gpu <backend>", "GPU backend").choices(GPU_CHOICES).env("CODEC_ENGINE_GPU").default("auto"))
     .addOption(new Option("--gpu-layers <number>", "layers to offload to the GPU").argParser(parseNonNegativeInteger))
+    .addOption(new Option("--instance-id <id>", "value /health echoes, so the supervisor can recognise this engine").hideHelp())
     .addOption(new Option("--log-level <level>", "log level").argParser(oneOf(LOG_LEVELS)).env("CODEC_LOG_LEVEL").default("info"))
     .action(async (flags: Record<string, unknown>) => {
       await runEngineProcess(engineOptionsFromFlags(flags));
@@ -57,5 +58,6 @@ function engineOptionsFromFlags(flags: Record<string, unknown>): EngineOptions {
     gpu: flags.gpu as EngineOptions["gpu"],
     gpuLayers: flags.gpuLayers as number | undefined,
     logLevel: flags.logLevel as EngineOptions["logLevel"],
+    instanceId: flags.instanceId as string | undefined,
   };
 }

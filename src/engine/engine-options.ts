@@ -30,6 +30,8 @@ export interface EngineOptions {
   /** Layers to offload to the GPU; `undefined` lets node-llama-cpp decide. */
   gpuLayers: number | undefined;
   logLevel: LogLevel;
+  /** Echoed by `/health`; set by the supervisor to recognise its own engine. */
+  instanceId?: string | undefined;
 }
 
 /** Defaults for every option except the model path. */

@@ -31,7 +31,7 @@ export interface RunningEngine {
  */
 export async function startEngine(options: EngineOptions, log: Logger = createLogger("engine", options.logLevel)): Promise<RunningEngine> {
   const state = new EngineState();
-  const app = buildEngineApp(state, log);
+  const app = buildEngineApp(state, log, options.instanceId);
   await app.listen({ host: options.host, port: options.port });
   serverListening(log, { host: options.host, port: listeningPort(app), role: "engine" });
 
@@ -63,7 +63,7 @@ export async function startEngine(options: EngineOptions, log: Logger = createLo
 }
 
 /** Builds the engine's HTTP app with every route and a raw body parser. */
-export function buildEngineApp(state: EngineState, log: Logger): FastifyInstance {
+export function buildEngineApp(state: EngineState, log: Logger, instanceId?: string): FastifyInstance {
   const app = createApp({ logger: log, source: "engine" });
 
   // Every route parses its own body: JSON whatever the Content-Type, or binary Codec requests.
@@ -71,7 +71,7 @@ export function buildEngineApp(state: EngineState, log: Logger): FastifyInstance
   app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => done(null, body));
 
   const startedAt = Date.now();
-  registerModelRoutes(app, state, startedAt);
+  registerModelRoutes(app, state, startedAt, instanceId);
   registerGenerationRoutes(app, state);
   return app;
 }

@@ -46,13 +46,20 @@ export function engineStopping(log: EventLogger, fields: { signal: string }): vo
   log.info({ event: "engine.stopping", ...fields }, "stopping the engine");
 }
 
+/**
+ * llama.cpp warnings that are expected for many published models and change nothing:
+ * it retypes FIM and end-of-text tokens that look like control tokens, at every load.
+ */
+const ROUTINE_WARNINGS = [/^load: control-looking token: /];
+
 /** Forwards one llama.cpp log line at the matching level. */
 export function llamaCppLogged(log: EventLogger, level: LlamaLogLevel, message: string): void {
   const text = message.trimEnd();
   if (text === "") return;
 
   const event = { event: "engine.llama_cpp_log" };
-  switch (level) {
+  const routine = ROUTINE_WARNINGS.some((pattern) => pattern.test(text));
+  switch (routine ? LlamaLogLevel.debug : level) {
     case LlamaLogLevel.fatal:
     case LlamaLogLevel.error:
       log.error(event, text);

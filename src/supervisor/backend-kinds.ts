@@ -10,14 +10,33 @@ export interface CommandLine {
   args: string[];
 }
 
+/** What one backend start needs on its command line. */
+export interface LaunchSpec {
+  model: string;
+  host: string;
+  port: number;
+  extraArgs: readonly string[];
+  /** The model id the backend reports, e.g. the registry name; the backend's default when absent. */
+  servedName?: string | undefined;
+  /** A value unique to this start, for backends whose health check can echo it. */
+  instanceId: string;
+}
+
 /** How to launch one kind of backend and how to tell that it is ready. */
 export interface BackendKind {
   readonly name: BackendKindName;
   /** Path that answers 200 once the model is loaded. */
   readonly healthPath: string;
+  /** True when the health response carries `instance_id`, so a foreign engine on the port is not mistaken for ours. */
+  readonly echoesInstanceId: boolean;
   /** True when the model must be a local file or directory (the embedded engine needs a GGUF file). */
   readonly needsLocalModel: boolean;
-  commandLine(model: string, host: string, port: number, extraArgs: readonly string[]): CommandLine;
+  /** Builds the command line. The caller's extra arguments come last, so they override ours. */
+  commandLine(spec: LaunchSpec): CommandLine;
+}
+
+function optional(flag: string, value: string | undefined): string[] {
+  return value === undefined ? [] : [flag, value];
 }
 
 /** The codec-serve CLI entry, run with the same Node.js and flags as the supervisor. */
@@ -26,41 +45,81 @@ const CLI_ENTRY = fileURLToPath(new URL("../cli/main.js", import.meta.url));
 const embedded: BackendKind = {
   name: "embedded",
   healthPath: "/health",
+  echoesInstanceId: true,
   needsLocalModel: true,
-  commandLine: (model, host, port, extraArgs) => ({
+  commandLine: (spec) => ({
     command: process.execPath,
-    args: [...process.execArgv, CLI_ENTRY, "engine", "--model", model, "--host", host, "--port", String(port), ...extraArgs],
+    args: [
+      ...process.execArgv,
+      CLI_ENTRY,
+      "engine",
+      "--model",
+      spec.model,
+      "--host",
+      spec.host,
+      "--port",
+      String(spec.port),
+      "--instance-id",
+      spec.instanceId,
+      ...optional("--served-model-name", spec.servedName),
+      ...spec.extraArgs,
+    ],
   }),
 };
 
 const sglang: BackendKind = {
   name: "sglang",
   healthPath: "/health",
+  echoesInstanceId: false,
   needsLocalModel: false,
-  commandLine: (model, host, port, extraArgs) => ({
+  commandLine: (spec) => ({
     command: "python3",
-    args: ["-m", "sglang.launch_server", "--model-path", model, "--host", host, "--port", String(port), ...extraArgs],
+    args: [
+      "-m",
+      "sglang.launch_server",
+      "--model-path",
+      spec.model,
+      "--host",
+      spec.host,
+      "--port",
+      String(spec.port),
+      ...optional("--served-model-name", spec.servedName),
+      ...spec.extraArgs,
+    ],
   }),
 };
 
 const vllm: BackendKind = {
   name: "vllm",
   healthPath: "/health",
+  echoesInstanceId: false,
   needsLocalModel: false,
-  commandLine: (model, host, port, extraArgs) => ({
+  commandLine: (spec) => ({
     command: "python3",
-    args: ["-m", "vllm.entrypoints.openai.api_server", "--model", model, "--host", host, "--port", String(port), ...extraArgs],
+    args: [
+      "-m",
+      "vllm.entrypoints.openai.api_server",
+      "--model",
+      spec.model,
+      "--host",
+      spec.host,
+      "--port",
+      String(spec.port),
+      ...optional("--served-model-name", spec.servedName),
+      ...spec.extraArgs,
+    ],
   }),
 };
 
 const llamacpp: BackendKind = {
   name: "llamacpp",
   healthPath: "/health",
+  echoesInstanceId: false,
   needsLocalModel: false,
-  commandLine: (model, host, port, extraArgs) => {
-    const args = ["--host", host, "--port", String(port)];
-    if (model !== "") args.push(...(isHubGgufSpec(model) ? ["-hf", model] : ["--model", model]));
-    return { command: "llama-server", args: [...args, ...extraArgs] };
+  commandLine: (spec) => {
+    const args = ["--host", spec.host, "--port", String(spec.port)];
+    if (spec.model !== "") args.push(...(isHubGgufSpec(spec.model) ? ["-hf", spec.model] : ["--model", spec.model]));
+    return { command: "llama-server", args: [...args, ...optional("--alias", spec.servedName), ...spec.extraArgs] };
   },
 };
 

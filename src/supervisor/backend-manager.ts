@@ -5,7 +5,7 @@ import type { EventLogger } from "../http/logger.js";
 import type { ProcessExit } from "./backend-process.js";
 import { BackendStateMachine, type BackendState, type BackendTransition } from "./backend-state.js";
 import { BackendStartError } from "./health-check.js";
-import { BackendInstance } from "./lifecycle/backend-instance.js";
+import { BackendInstance, type LoadTarget } from "./lifecycle/backend-instance.js";
 import { HoldGate, type HoldLimits, type HoldStatistics } from "./lifecycle/hold-gate.js";
 import { InstanceLauncher, type LauncherOptions } from "./lifecycle/instance-launcher.js";
 import { decideRestart, type RestartPolicy } from "./lifecycle/restart-policy.js";
@@ -23,7 +23,7 @@ export interface BackendManagerOptions extends LauncherOptions {
   /** Receives lifecycle events for `/admin/events`. */
   onEvent?: (type: LifecycleEventType, data: Record<string, unknown>) => void;
   /** Called after a model starts serving (with it) and after an explicit stop (with `undefined`). */
-  onServingChange?: (serving: { model: string; args: readonly string[] } | undefined) => void;
+  onServingChange?: (serving: LoadTarget | undefined) => void;
 }
 
 /** Lifecycle events the manager publishes. */
@@ -130,6 +130,11 @@ export class BackendManager {
     return this.#lastError;
   }
 
+  /** Records why nothing serves when the failure happened before any process started. */
+  noteFailure(reason: string): void {
+    this.#lastError = reason;
+  }
+
   get operation(): RunningOperation | undefined {
     const operation = this.#operation;
     return operation === undefined ? undefined : { kind: operation.kind, model: operation.model, startedAt: operation.startedAt };
@@ -203,20 +208,26 @@ export class BackendManager {
    * previous one is restored and the returned promise rejects with a LoadFailedError that says
    * why. Rejects with 409 when another operation is under way.
    */
-  load(model: string, args: readonly string[], mode: SwapMode = this.#options.swapMode): Promise<LoadedModel> {
+  load(
+    model: string,
+    args: readonly string[],
+    options: { mode?: SwapMode | undefined; servedName?: string | undefined } = {},
+  ): Promise<LoadedModel> {
     const running = this.#operation;
     if (running !== undefined) return Promise.reject(operationConflict(running));
 
+    const mode = options.mode ?? this.#options.swapMode;
+    const target: LoadTarget = { model, args, servedName: options.servedName };
     return this.#run("load", model, async (signal) => {
       this.#publish("backend.load_started", { model, mode });
       const previous = this.#current;
       const hasCurrent = previous !== undefined && this.state === "ready";
-      const outcome = await executeSwap(planSwap(mode, hasCurrent), this.#swapEffects(model, args, signal));
+      const outcome = await executeSwap(planSwap(mode, hasCurrent), this.#swapEffects(target, signal));
 
       if (outcome.kind === "swapped") {
         this.#restartAttempts = 0;
         this.#publish("backend.load_succeeded", { model, mode, pid: this.#current?.process.pid ?? null });
-        this.#options.onServingChange?.({ model, args });
+        this.#options.onServingChange?.(target);
         return describe(this.#current!);
       }
 
@@ -274,8 +285,9 @@ export class BackendManager {
   }
 
   /** The real effects of each swap step; see `planSwap` for their order. */
-  #swapEffects(model: string, args: readonly string[], signal: AbortSignal): SwapEffects {
-    let previous: { model: string; args: readonly string[] } | undefined;
+  #swapEffects(target: LoadTarget, signal: AbortSignal): SwapEffects {
+    const model = target.model;
+    let previous: LoadTarget | undefined;
     return {
       hold_requests: async () => this.gate.close(`the backend is switching to ${model}`),
       release_requests: async () => this.gate.open(),
@@ -292,7 +304,7 @@ export class BackendManager {
       stop_current: async () => {
         const retiring = this.#retiring;
         if (retiring === undefined) return;
-        previous = { model: retiring.model, args: retiring.args };
+        previous = retiring.target;
         const restartMode = retiring === this.#current;
         if (restartMode) this.machine.transition("stopping", `switching to ${model}`);
         await this.#stopInstance(retiring);
@@ -302,8 +314,8 @@ export class BackendManager {
           this.machine.transition("stopped", `switching to ${model}`);
         }
       },
-      start_candidate_same_port: async () => this.#startCandidate(model, args, false, signal),
-      start_candidate_spare_port: async () => this.#startCandidate(model, args, true, signal),
+      start_candidate_same_port: async () => this.#startCandidate(target, false, signal),
+      start_candidate_spare_port: async () => this.#startCandidate(target, true, signal),
       promote_candidate: async () => {
         const candidate = this.#candidate!;
         // A current instance that already exited (it crashed) has nothing left to drain.
@@ -321,7 +333,7 @@ export class BackendManager {
       },
       restart_previous: async () => {
         if (previous === undefined || signal.aborted) return;
-        await this.#startCandidate(previous.model, previous.args, false, signal);
+        await this.#startCandidate(previous, false, signal);
         this.#current = this.#candidate;
         this.#candidate = undefined;
         this.machine.transition("ready", `restored ${previous.model}`);
@@ -329,10 +341,10 @@ export class BackendManager {
     };
   }
 
-  async #startCandidate(model: string, args: readonly string[], spare: boolean, signal: AbortSignal): Promise<void> {
-    if (!spare) this.machine.transition("starting", `loading ${model}`);
+  async #startCandidate(target: LoadTarget, spare: boolean, signal: AbortSignal): Promise<void> {
+    if (!spare) this.machine.transition("starting", `loading ${target.model}`);
     try {
-      await this.#launcher.launch(model, args, {
+      await this.#launcher.launch(target, {
         spare,
         signal,
         onSpawned: (instance) => {
@@ -349,6 +361,8 @@ export class BackendManager {
   }
 
   async #stopInstance(instance: BackendInstance): Promise<void> {
+    // A process that already exited (it crashed) has nothing left to stop.
+    if (instance.process.exit !== undefined) return;
     this.#stopping.add(instance);
     const startedAt = Date.now();
     // The engine finishes its in-flight requests on SIGTERM; SIGKILL follows after the grace period.
@@ -392,7 +406,7 @@ export class BackendManager {
       await sleepUnlessAborted(decision.delayMs, signal);
       if (signal.aborted) return;
       try {
-        await this.#startCandidate(crashed.model, crashed.args, false, signal);
+        await this.#startCandidate(crashed.target, false, signal);
         this.#current = this.#candidate;
         this.#candidate = undefined;
         this.machine.transition("ready", "restarted after a crash");

@@ -37,7 +37,7 @@ export class BackendStartError extends Error {
  */
 export async function waitForHealthy(
   url: string,
-  options: { timeoutMs: number; exited: Promise<ProcessExit>; signal?: AbortSignal },
+  options: { timeoutMs: number; exited: Promise<ProcessExit>; signal?: AbortSignal; instanceId?: string },
 ): Promise<void> {
   const deadline = Date.now() + options.timeoutMs;
   let exit: ProcessExit | undefined;
@@ -55,16 +55,24 @@ export async function waitForHealthy(
       );
     }
 
-    if (await probe(url)) return;
+    if (await probe(url, options.instanceId)) return;
     await Promise.race([sleep(PROBE_INTERVAL_MS), options.exited]);
   }
 }
 
-async function probe(url: string): Promise<boolean> {
+/**
+ * Returns true when `url` answers 200 and, if `instanceId` is given, echoes it, so an engine
+ * left on the same port by another supervisor is not mistaken for the one just started.
+ */
+async function probe(url: string, instanceId: string | undefined): Promise<boolean> {
   try {
     const response = await request(url, { headersTimeout: PROBE_TIMEOUT_MS, bodyTimeout: PROBE_TIMEOUT_MS });
-    await response.body.dump();
-    return response.statusCode === 200;
+    if (instanceId === undefined) {
+      await response.body.dump();
+      return response.statusCode === 200;
+    }
+    const body = (await response.body.json().catch(() => undefined)) as { instance_id?: unknown } | undefined;
+    return response.statusCode === 200 && body?.instance_id === instanceId;
   } catch {
     return false;
   }

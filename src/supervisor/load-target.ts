@@ -22,9 +22,15 @@ const RESERVED_FLAGS = new Set(["--host", "--port", "--model", "--model-path", "
  * is used only with `allowRemote`, and only when the operator allows remote loads. The
  * embedded engine needs a local GGUF file, so it takes absolute paths but not hub ids.
  */
-export async function resolveLoadTarget(name: string, allowRemote: boolean, options: LoadTargetOptions): Promise<string> {
+export async function resolveLoadTarget(
+  name: string,
+  allowRemote: boolean,
+  options: LoadTargetOptions,
+): Promise<{ model: string; servedName: string | undefined }> {
   if (isValidModelName(name) && (await isDirectory(join(options.modelsDir, name)))) {
-    return options.kind.needsLocalModel ? resolveLocal(name, options.modelsDir) : join(options.modelsDir, name);
+    const model = options.kind.needsLocalModel ? await resolveLocal(name, options.modelsDir) : join(options.modelsDir, name);
+    // A registry model is served under its registry name, not its file name.
+    return { model, servedName: name };
   }
 
   if (!allowRemote) {
@@ -41,7 +47,7 @@ export async function resolveLoadTarget(name: string, allowRemote: boolean, opti
       { param: "allow_remote", value: name },
     );
   }
-  if (!options.kind.needsLocalModel) return name;
+  if (!options.kind.needsLocalModel) return { model: name, servedName: undefined };
 
   if (!isAbsolute(name)) {
     throw new HttpError(
@@ -50,7 +56,7 @@ export async function resolveLoadTarget(name: string, allowRemote: boolean, opti
       { param: "name", value: name },
     );
   }
-  return resolveLocal(name, options.modelsDir);
+  return { model: await resolveLocal(name, options.modelsDir), servedName: undefined };
 }
 
 /** Checks per-load engine arguments: strings only, and none of the flags the supervisor sets. */

@@ -69,6 +69,10 @@ export function initialModelFailed(log: EventLogger, fields: { model: string }, 
   log.error({ event: "supervisor.initial_model_failed", ...fields, err: error }, `the initial model did not load: ${reason}`);
 }
 
+export function supervisorStopping(log: EventLogger, fields: { signal: string }): void {
+  log.info({ event: "supervisor.stopping", ...fields }, "stopping the supervisor and its backend");
+}
+
 export function adminOpenToLoopbackOnly(log: EventLogger, fields: { host: string }): void {
   log.warn(
     { event: "supervisor.admin_loopback_only", ...fields },

@@ -1,10 +1,12 @@
 import { mkdir, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, HTTPMethods } from "fastify";
 
 import { ensureDemoModel } from "../demo-model/demo-model.js";
 import { closeApp, createApp } from "../http/create-app.js";
+import { ERRORS, HttpError } from "../http/errors.js";
+import { rejectOtherMethods } from "../http/method-not-allowed.js";
 import { listeningPort } from "../http/listen-address.js";
 import { serverListening } from "../http/log-events.js";
 import { createLogger, type Logger } from "../http/logger.js";
@@ -15,16 +17,19 @@ import { BackendManager } from "./backend-manager.js";
 import { registerEventRoutes } from "./events/sse-route.js";
 import { createSupervisorEventBus, type SupervisorEventBus } from "./events/supervisor-events.js";
 import { DEFAULT_RESTART_POLICY } from "./lifecycle/restart-policy.js";
-import { readServingState, writeServingState } from "./lifecycle/serving-state.js";
+import type { LoadTarget } from "./lifecycle/backend-instance.js";
+import { readServingState, writeServingState, type ServingState } from "./lifecycle/serving-state.js";
 import {
   adminOpenToLoopbackOnly,
   demoModelReady,
   initialModelFailed,
   initialModelSkipped,
   servingStateNotSaved,
+  supervisorStopping,
 } from "./log-events.js";
 import { LogRing } from "./log-ring.js";
-import { resolveGgufModel } from "./model-resolver.js";
+import { ModelNotFoundError, resolveGgufModel } from "./model-resolver.js";
+import { isValidModelName } from "./registry/model-name.js";
 import { BackendProxy } from "./proxy/backend-proxy.js";
 import { ModelRegistry } from "./registry/model-registry.js";
 import { registryOptionsFromEnv } from "./registry/registry-options.js";
@@ -36,6 +41,20 @@ import { isNoModel, type SupervisorOptions } from "./supervisor-options.js";
 
 /** How long in-flight requests may run on after a stop is requested. */
 const CLOSE_GRACE_MS = 30_000;
+
+/** Fixed supervisor paths and their methods; other methods on them get 405. */
+const SUPERVISOR_ROUTES: ReadonlyArray<readonly [string, HTTPMethods[]]> = [
+  ["/health", ["GET"]],
+  ["/admin/status", ["GET"]],
+  ["/admin/load", ["POST"]],
+  ["/admin/stop", ["POST"]],
+  ["/admin/logs", ["GET"]],
+  ["/admin/events", ["GET"]],
+  ["/admin/models", ["GET"]],
+  ["/admin/models/pull", ["POST"]],
+  ["/admin/models/upload", ["POST"]],
+  ["/admin/jobs", ["GET"]],
+];
 
 /** Lines of backend output kept for start-failure reports and `/admin/logs`. */
 const LOG_RING_CAPACITY = 2_000;
@@ -52,6 +71,29 @@ export interface RunningSupervisor {
   /** Settles when the initial model has loaded, failed, or was skipped. */
   initialLoad: Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * Parses admin request bodies as JSON when they arrive as `text/plain` or form-encoded, as
+ * `curl -d` sends them. Multipart uploads keep their own parser.
+ */
+function acceptJsonWithAnyContentType(app: FastifyInstance): void {
+  app.addContentTypeParser(
+    ["text/plain", "application/x-www-form-urlencoded"],
+    { parseAs: "string" },
+    (_request, body, done) => {
+      const text = String(body).trim();
+      if (text === "") {
+        done(null, undefined);
+        return;
+      }
+      try {
+        done(null, JSON.parse(text));
+      } catch (error) {
+        done(new HttpError(ERRORS.requestInvalidJson, `request body is not valid JSON: ${(error as Error).message}`), undefined);
+      }
+    },
+  );
 }
 
 /** File that remembers the served model across restarts. */
@@ -94,6 +136,7 @@ export async function startSupervisor(
   await registry.init();
 
   const app = createApp({ logger: log, source: "supervisor" });
+  acceptJsonWithAnyContentType(app);
   installAuth(app, { adminToken: options.adminToken, apiKeys: options.apiKeys });
   if (options.adminToken === undefined && !isLoopback(options.host) && options.host !== "localhost") {
     adminOpenToLoopbackOnly(log, { host: options.host });
@@ -109,14 +152,16 @@ export async function startSupervisor(
   registerAdminRoutes(app, backend, { version: VERSION, modelsDir: options.modelsDir });
   registerEventRoutes(app, events, { log });
   await registerRegistryRoutes(app, registry);
+  for (const [url, methods] of SUPERVISOR_ROUTES) rejectOtherMethods(app, url, methods);
   await registerProxyRoutes(app, backend, proxy);
   await app.listen({ host: options.host, port: options.port });
   serverListening(log, { host: options.host, port: listeningPort(app), role: "supervisor" });
 
   // A failure is logged and shown by /admin/status; the supervisor keeps serving either way.
-  const initialLoad = loadInitialModel(options, backend, log).catch((error: unknown) =>
-    initialModelFailed(log, { model: options.initialModel ?? "the saved or demo model" }, error),
-  );
+  const initialLoad = loadInitialModel(options, backend, log).catch((error: unknown) => {
+    initialModelFailed(log, { model: options.initialModel ?? "the saved or demo model" }, error);
+    backend.noteFailure(`the initial model did not load: ${error instanceof Error ? error.message : String(error)}`);
+  });
 
   let closing: Promise<void> | undefined;
   const close = () => {
@@ -138,8 +183,7 @@ export async function startSupervisor(
  */
 async function loadInitialModel(options: SupervisorOptions, backend: BackendManager, log: Logger): Promise<void> {
   const kind = getBackendKind(options.backend);
-  let spec = options.initialModel;
-  let args = options.backendArgs;
+  const spec = options.initialModel;
 
   if (spec === undefined) {
     const saved = await readServingState(servingStatePath(options));
@@ -148,7 +192,7 @@ async function loadInitialModel(options: SupervisorOptions, backend: BackendMana
         initialModelSkipped(log, { reason: "the backend was stopped before the last shutdown" });
         return;
       }
-      await backend.load(saved.model, saved.args);
+      await backend.load(saved.model, saved.args, { servedName: saved.served_name });
       return;
     }
   }
@@ -162,38 +206,58 @@ async function loadInitialModel(options: SupervisorOptions, backend: BackendMana
     return;
   }
 
-  const model = await resolveInitialModel(spec, options, log);
-  args = options.backendArgs;
-  await backend.load(model, args);
+  const target = await resolveInitialModel(spec, options, log);
+  await backend.load(target.model, options.backendArgs, { servedName: target.servedName });
 }
 
-/** Resolves the initial model spec to what the backend loads; the demo model when none is set. */
-async function resolveInitialModel(spec: string | undefined, options: SupervisorOptions, log: Logger): Promise<string> {
+/**
+ * Resolves the initial model spec to what the backend loads: the demo model when none is
+ * set, a registry name (served under that name), or a path (relative to the working
+ * directory). External engines also take hub ids as they are.
+ */
+async function resolveInitialModel(
+  spec: string | undefined,
+  options: SupervisorOptions,
+  log: Logger,
+): Promise<{ model: string; servedName: string | undefined }> {
   if (spec === undefined) {
     const startedAt = performance.now();
     const path = await ensureDemoModel(options.demoModelsDir);
     demoModelReady(log, { path, durationMs: Math.round(performance.now() - startedAt) });
-    return path;
+    return { model: path, servedName: undefined };
   }
 
-  if (getBackendKind(options.backend).needsLocalModel) return resolveGgufModel(spec, options.modelsDir);
-
-  // External engines resolve hub ids themselves; a registry name becomes its directory.
   const registryDir = join(options.modelsDir, spec);
-  const isRegistryModel = !spec.includes("/") && (await stat(registryDir).catch(() => undefined))?.isDirectory();
-  return isRegistryModel === true ? registryDir : spec;
+  const isRegistryModel = isValidModelName(spec) && ((await stat(registryDir).catch(() => undefined))?.isDirectory() ?? false);
+  const needsLocalModel = getBackendKind(options.backend).needsLocalModel;
+  if (isRegistryModel) {
+    return { model: needsLocalModel ? await resolveGgufModel(spec, options.modelsDir) : registryDir, servedName: spec };
+  }
+  if (!needsLocalModel) return { model: spec, servedName: undefined };
+
+  if (!isPathLike(spec)) {
+    throw new ModelNotFoundError(spec, `model '${spec}' not found: ${registryDir} does not exist, and it is not a path to a GGUF file`);
+  }
+  return { model: await resolveGgufModel(resolve(spec), options.modelsDir), servedName: undefined };
 }
 
-function saveServingState(
-  options: SupervisorOptions,
-  serving: { model: string; args: readonly string[] } | undefined,
-  log: Logger,
-): void {
+/** True for specs that name a file: they contain a path separator or end in `.gguf`. */
+function isPathLike(spec: string): boolean {
+  return spec.includes("/") || spec.includes("\\") || spec.toLowerCase().endsWith(".gguf");
+}
+
+function saveServingState(options: SupervisorOptions, serving: LoadTarget | undefined, log: Logger): void {
   const savedAt = new Date().toISOString();
-  const state =
+  const state: ServingState =
     serving === undefined
       ? { backend: options.backend, model: null, saved_at: savedAt }
-      : { backend: options.backend, model: serving.model, args: serving.args, saved_at: savedAt };
+      : {
+          backend: options.backend,
+          model: serving.model,
+          args: serving.args,
+          ...(serving.servedName === undefined ? {} : { served_name: serving.servedName }),
+          saved_at: savedAt,
+        };
   writeServingState(servingStatePath(options), state).catch((error: unknown) =>
     servingStateNotSaved(log, { path: servingStatePath(options) }, error),
   );
@@ -201,9 +265,11 @@ function saveServingState(
 
 /** Runs the supervisor as the main program and stops it cleanly on SIGTERM or SIGINT. */
 export async function runSupervisorProcess(options: SupervisorOptions): Promise<void> {
-  const supervisor = await startSupervisor(options);
+  const log = createLogger("supervisor", options.logLevel);
+  const supervisor = await startSupervisor(options, log);
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     process.once(signal, () => {
+      supervisorStopping(log, { signal });
       void supervisor.close().then(() => process.exit(0));
     });
   }

@@ -12,11 +12,20 @@ const WELL_KNOWN_HEADERS = {
   "Cache-Control": "public, max-age=300, stale-while-revalidate=86400",
 };
 
-/** Registers `/health`, `/v1/models` and the tokenizer map route. */
-export function registerModelRoutes(app: FastifyInstance, state: EngineState, startedAt: number): void {
+/**
+ * Registers `/health`, `/v1/models` and the tokenizer map route. `/health` echoes
+ * `instanceId`, so a supervisor can tell its own engine from another one on the same port.
+ */
+export function registerModelRoutes(
+  app: FastifyInstance,
+  state: EngineState,
+  startedAt: number,
+  instanceId: string | undefined,
+): void {
   app.get("/health", async (_request, reply) => {
     const phase = state.phase;
-    await reply.code(phase === "ready" ? 200 : 503).send({ status: phase === "ready" ? "ok" : phase });
+    const status = phase === "ready" ? "ok" : phase;
+    await reply.code(phase === "ready" ? 200 : 503).send(instanceId === undefined ? { status } : { status, instance_id: instanceId });
   });
 
   app.get("/v1/models", async () => {

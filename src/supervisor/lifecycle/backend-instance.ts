@@ -2,24 +2,38 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 import type { BackendProcess } from "../backend-process.js";
 
+/** What to load: the model spec, its engine arguments and the id it is served under. */
+export interface LoadTarget {
+  model: string;
+  args: readonly string[];
+  /** The model id the backend reports, e.g. the registry name; the backend's default when absent. */
+  servedName?: string | undefined;
+}
+
 /** A backend process and what the proxy needs to send it requests and to drain it. */
 export class BackendInstance {
   readonly process: BackendProcess;
   readonly origin: string;
-  readonly model: string;
-  readonly args: readonly string[];
+  readonly target: LoadTarget;
   readonly startedAt: Date;
   /** When the health check passed, or `undefined` while it has not. */
   readyAt: Date | undefined;
   #inFlight = 0;
   readonly #idleWaiters = new Set<() => void>();
 
-  constructor(init: { process: BackendProcess; origin: string; model: string; args: readonly string[]; startedAt: Date }) {
+  constructor(init: { process: BackendProcess; origin: string; target: LoadTarget; startedAt: Date }) {
     this.process = init.process;
     this.origin = init.origin;
-    this.model = init.model;
-    this.args = init.args;
+    this.target = init.target;
     this.startedAt = init.startedAt;
+  }
+
+  get model(): string {
+    return this.target.model;
+  }
+
+  get args(): readonly string[] {
+    return this.target.args;
   }
 
   /** Requests the proxy is forwarding to this instance now. */

@@ -1,3 +1,5 @@
+import { randomUUID } from "node:crypto";
+
 import type { EventLogger } from "../../http/logger.js";
 import type { BackendKind } from "../backend-kinds.js";
 import { BackendProcess, type ProcessExit } from "../backend-process.js";
@@ -5,7 +7,7 @@ import { findFreePort } from "../free-port.js";
 import { BackendStartError, waitForHealthy } from "../health-check.js";
 import { backendReady, backendStartFailed, backendStarting } from "../log-events.js";
 import type { LogLine, LogRing } from "../log-ring.js";
-import { BackendInstance } from "./backend-instance.js";
+import { BackendInstance, type LoadTarget } from "./backend-instance.js";
 
 /** Lines of backend output attached to a start failure. */
 const FAILURE_TAIL_LINES = 20;
@@ -53,17 +55,18 @@ export class InstanceLauncher {
    * `onSpawned` receives the instance as soon as the process exists, so exits can be watched.
    */
   async launch(
-    model: string,
-    args: readonly string[],
+    target: LoadTarget,
     options: { spare: boolean; signal: AbortSignal; onSpawned: (instance: BackendInstance) => void },
   ): Promise<BackendInstance> {
     const { kind, host, log } = this.#options;
+    const { model, args } = target;
     const port = await this.#choosePort(options.spare);
-    const commandLine = kind.commandLine(model, host, port, args);
+    const instanceId = randomUUID();
+    const commandLine = kind.commandLine({ model, host, port, extraArgs: args, servedName: target.servedName, instanceId });
     const startedAt = new Date();
 
     const process = BackendProcess.spawn(commandLine, this.#options.env, (line) => this.#onLine(line));
-    const instance = new BackendInstance({ process, origin: `http://${host}:${port}`, model, args, startedAt });
+    const instance = new BackendInstance({ process, origin: `http://${host}:${port}`, target, startedAt });
     backendStarting(log, { backend: kind.name, model, command: commandLine.command, args: commandLine.args, pid: process.pid });
     options.onSpawned(instance);
 
@@ -72,6 +75,7 @@ export class InstanceLauncher {
         timeoutMs: this.#options.startupTimeoutMs,
         exited: process.exited,
         signal: options.signal,
+        ...(kind.echoesInstanceId ? { instanceId } : {}),
       });
     } catch (error) {
       throw await this.#failed(instance, error);
@@ -102,11 +106,27 @@ export class InstanceLauncher {
     const tail = this.#options.logRing.tail(FAILURE_TAIL_LINES, instance.process.pid).map((line) => line.line);
     const kind = error instanceof BackendStartError ? error.kind : "exited";
     const detail = tail.length > 0 ? `${reason}; last output:\n${tail.join("\n")}` : reason;
-    return new BackendStartError(kind, detail, instance.process.exit as ProcessExit | undefined, reason);
+    // The status view gets the reason and the last line the engine printed, usually its own error.
+    const lastLine = tail.filter((line) => line.trim() !== "").at(-1);
+    const summary = lastLine === undefined ? reason : `${reason}; last output: ${summarizeLine(lastLine)}`;
+    return new BackendStartError(kind, detail, instance.process.exit as ProcessExit | undefined, summary);
   }
 
   #onLine(line: LogLine): void {
     this.#options.logRing.push(line);
     this.#options.onOutputLine?.(line);
   }
+}
+
+/** Shortens an output line for status views; a JSON log line is reduced to its message. */
+function summarizeLine(line: string): string {
+  try {
+    const parsed = JSON.parse(line) as { msg?: unknown; err?: { message?: unknown } };
+    const message = typeof parsed.msg === "string" ? parsed.msg : undefined;
+    const cause = typeof parsed.err?.message === "string" ? parsed.err.message : undefined;
+    if (message !== undefined) return cause === undefined ? message : `${message}: ${cause}`;
+  } catch {
+    // Not JSON: keep the line as it is.
+  }
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
 }

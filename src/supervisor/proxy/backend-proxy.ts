@@ -28,6 +28,8 @@ const HOP_BY_HOP = new Set([
   "transfer-encoding",
   "upgrade",
   "host",
+  // Node's server already answered the client's `Expect: 100-continue`; undici rejects the header.
+  "expect",
 ]);
 
 /** Connection pools kept for engine origins, the newest ones. */

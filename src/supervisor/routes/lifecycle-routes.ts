@@ -42,8 +42,8 @@ export function registerLifecycleRoutes(app: FastifyInstance, options: Lifecycle
     const target = await resolveLoadTarget(body.name, body.allow_remote ?? false, options);
 
     try {
-      const loaded = await backend.load(target, args, body.mode ?? undefined);
-      return { loaded: target, name: body.name, pid: loaded.pid, state: backend.state, args: loaded.args };
+      const loaded = await backend.load(target.model, args, { mode: body.mode ?? undefined, servedName: target.servedName });
+      return { loaded: target.model, name: body.name, pid: loaded.pid, state: backend.state, args: loaded.args };
     } catch (error) {
       throw loadError(error);
     }
