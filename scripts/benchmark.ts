@@ -7,34 +7,60 @@ import { Command } from "commander";
 import { ensureDemoModel } from "../src/demo-model/demo-model.js";
 import { defaultDataDir } from "../src/supervisor/supervisor-options.js";
 import { measureThroughput, measureWireBytes } from "./bench/engine-bench.js";
+import { measureProxyOverhead, measureSwapModes } from "./bench/supervisor-bench.js";
 
 const BENCHMARKS_DOC = fileURLToPath(new URL("../../docs/benchmarks.md", import.meta.url));
 
 interface Flags {
   model?: string;
   threads: string;
+  only: string;
   write: boolean;
 }
 
+/** A group of measurements that fills one generated section of docs/benchmarks.md. */
+type Section = (models: { primary: string; secondary: string }, flags: Flags) => Promise<string[]>;
+
+const SECTIONS: Record<string, Section> = {
+  engine: async ({ primary }, flags) => [
+    "### Response bytes per token (one 256-token completion, `--threads 1`)",
+    await measureWireBytes(primary),
+    "### Engine decoding speed (median of 3 runs, 256 tokens each)",
+    await measureThroughput(
+      primary,
+      flags.threads.split(",").map((value) => Number(value)),
+    ),
+  ],
+  supervisor: async ({ primary, secondary }) => [
+    "### Proxy overhead (msgpack streams of 128 tokens, engine `--threads 1 --parallel 16`, median of 3 runs)",
+    await measureProxyOverhead(primary),
+    "### Model swaps under load (8 clients streaming 32-token completions without pause, 3 swaps between two demo models)",
+    await measureSwapModes(primary, secondary),
+  ],
+};
+
 /**
- * Measures the engine on this machine and prints Markdown; with `--write` it also replaces
- * the generated section of docs/benchmarks.md.
+ * Measures the engine and the supervisor on this machine and prints Markdown; with `--write`
+ * it also replaces the generated sections of docs/benchmarks.md.
  */
 async function main(flags: Flags): Promise<void> {
-  const modelPath = flags.model ?? (await ensureDemoModel(`${defaultDataDir()}/demo-models`));
-  const threadCounts = flags.threads.split(",").map((value) => Number(value));
+  const demoDir = `${defaultDataDir()}/demo-models`;
+  const primary = flags.model ?? (await ensureDemoModel(demoDir));
+  // A second model with other weights, so a swap really changes which model responds.
+  const secondary = await ensureDemoModel(demoDir, { seed: 43 });
 
-  const sections = [
-    `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench\` on ${machineDescription()}.`,
-    `Model: \`${modelPath.split("/").at(-1)}\`, greedy decoding, \`ignore_eos\` so every request generates the full length.`,
-    "### Response bytes per token (one 256-token completion, `--threads 1`)",
-    await measureWireBytes(modelPath),
-    "### Engine decoding speed (median of 3 runs, 256 tokens each)",
-    await measureThroughput(modelPath, threadCounts),
-  ];
-  const markdown = sections.join("\n\n");
-  process.stdout.write(`${markdown}\n`);
-  if (flags.write) await replaceGeneratedSection(markdown);
+  for (const name of flags.only.split(",")) {
+    const section = SECTIONS[name];
+    if (section === undefined) throw new Error(`unknown section '${name}'; choose from ${Object.keys(SECTIONS).join(", ")}`);
+
+    const markdown = [
+      `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench -- --only ${name}\` on ${machineDescription()}.`,
+      `Model: \`${primary.split("/").at(-1)}\`, greedy decoding, \`ignore_eos\` so every request generates the full length.`,
+      ...(await section({ primary, secondary }, flags)),
+    ].join("\n\n");
+    process.stdout.write(`${markdown}\n\n`);
+    if (flags.write) await replaceGeneratedSection(name, markdown);
+  }
 }
 
 function machineDescription(): string {
@@ -43,22 +69,22 @@ function machineDescription(): string {
   return `${cpus().length} × ${cpu}, ${memoryGiB} GiB RAM, Node.js ${process.version}, ${process.platform}`;
 }
 
-const START = "<!-- generated:engine:start -->";
-const END = "<!-- generated:engine:end -->";
-
-async function replaceGeneratedSection(markdown: string): Promise<void> {
+async function replaceGeneratedSection(name: string, markdown: string): Promise<void> {
+  const start = `<!-- generated:${name}:start -->`;
+  const end = `<!-- generated:${name}:end -->`;
   const document = await readFile(BENCHMARKS_DOC, "utf8");
-  const start = document.indexOf(START);
-  const end = document.indexOf(END);
-  if (start < 0 || end < start) throw new Error(`${BENCHMARKS_DOC} has no ${START} … ${END} section`);
-  const updated = `${document.slice(0, start + START.length)}\n${markdown}\n${document.slice(end)}`;
+  const startAt = document.indexOf(start);
+  const endAt = document.indexOf(end);
+  if (startAt < 0 || endAt < startAt) throw new Error(`${BENCHMARKS_DOC} has no ${start} … ${end} section`);
+  const updated = `${document.slice(0, startAt + start.length)}\n${markdown}\n${document.slice(endAt)}`;
   await writeFile(BENCHMARKS_DOC, updated);
 }
 
 await new Command("benchmark")
-  .description("Measure wire bytes per token and decoding speed of the engine on this machine")
+  .description("Measure wire bytes, decoding speed, proxy overhead and model swaps on this machine")
   .option("--model <file>", "GGUF model to measure (default: the demo model)")
   .option("--threads <list>", "comma-separated thread counts to compare", "1,2")
-  .option("--write", "replace the generated section of docs/benchmarks.md", false)
+  .option("--only <sections>", `comma-separated sections to run: ${Object.keys(SECTIONS).join(", ")}`, Object.keys(SECTIONS).join(","))
+  .option("--write", "replace the generated sections of docs/benchmarks.md", false)
   .action(main)
   .parseAsync(process.argv);

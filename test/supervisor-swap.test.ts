@@ -9,7 +9,7 @@ import { startTestSupervisor, type TestSupervisor } from "./helpers/test-supervi
 
 const PROMPT = { prompt: "Once upon a time", max_tokens: 16, temperature: 0, ignore_eos: true };
 
-/** Everything one streamed response said, reduced to what must be identical per model. */
+/** Result of one streamed response, reduced to what must be identical per model. */
 interface Outcome {
   kind: "ok" | "retry_later" | "failed";
   detail: string;

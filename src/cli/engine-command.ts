@@ -1,7 +1,6 @@
 import { Command, Option } from "commander";
 
 import { defaultEngineOptions, GPU_CHOICES, type EngineOptions } from "../engine/engine-options.js";
-import { runEngineProcess } from "../engine/engine-server.js";
 import { LOG_LEVELS } from "../http/logger.js";
 import { oneOf, parseNonNegativeInteger, parsePort, parsePositiveInteger } from "./option-parsers.js";
 
@@ -40,6 +39,8 @@ export function engineCommand(): Command {
     .addOption(new Option("--instance-id <id>", "value /health echoes, so the supervisor can recognise this engine").hideHelp())
     .addOption(new Option("--log-level <level>", "log level").argParser(oneOf(LOG_LEVELS)).env("CODEC_LOG_LEVEL").default("info"))
     .action(async (flags: Record<string, unknown>) => {
+      // Loaded here, not at the top, so other commands do not pay for importing llama.cpp.
+      const { runEngineProcess } = await import("../engine/engine-server.js");
       await runEngineProcess(engineOptionsFromFlags(flags));
     });
 }

@@ -6,7 +6,6 @@ import { split as shellSplit } from "shlex";
 import { LOG_LEVELS } from "../http/logger.js";
 import { BACKEND_KIND_NAMES } from "../supervisor/backend-kinds.js";
 import { defaultDataDir, type SupervisorOptions } from "../supervisor/supervisor-options.js";
-import { runSupervisorProcess } from "../supervisor/supervisor-server.js";
 import { SWAP_MODES } from "../supervisor/lifecycle/swap-plan.js";
 import { oneOf, parsePort, parsePositiveInteger, parseSecondsToMs } from "./option-parsers.js";
 
@@ -84,6 +83,8 @@ export function serveCommand(): Command {
         "  CODEC_API_KEY      comma-separated keys for inference routes; unset leaves them open\n",
     )
     .action(async (flags: Record<string, unknown>) => {
+      // Loaded here, not at the top, so the engine process (started through this CLI) does not import the supervisor.
+      const { runSupervisorProcess } = await import("../supervisor/supervisor-server.js");
       await runSupervisorProcess(supervisorOptionsFromFlags(flags));
     });
 }

@@ -5,7 +5,7 @@ import { ERRORS, HttpError } from "./errors.js";
 const METHODS: readonly HTTPMethods[] = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"];
 
 /**
- * Answers every method other than `allowed` on `url` with 405 and an `Allow` header, instead
+ * Responds to every method other than `allowed` on `url` with 405 and an `Allow` header, instead
  * of the 404 an unmatched method would get. HEAD counts as allowed with GET, as Fastify
  * serves it for every GET route.
  */

@@ -25,7 +25,7 @@ export interface LaunchSpec {
 /** How to launch one kind of backend and how to tell that it is ready. */
 export interface BackendKind {
   readonly name: BackendKindName;
-  /** Path that answers 200 once the model is loaded. */
+  /** Path that returns 200 once the model is loaded. */
   readonly healthPath: string;
   /** True when the health response carries `instance_id`, so a foreign engine on the port is not mistaken for ours. */
   readonly echoesInstanceId: boolean;

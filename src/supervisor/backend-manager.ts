@@ -84,7 +84,7 @@ interface Operation extends RunningOperation {
  *
  * Every state change goes through the state machine. Loads, crash restarts and stops run one
  * at a time: a load while another operation runs is rejected with 409, and a stop cancels a
- * load or restart in progress. The proxy asks for a route with `route()` and never reads the
+ * load or restart in progress. The proxy requests a route with `route()` and never reads the
  * state and then acts, so a swap cannot slip between the check and the request.
  */
 export class BackendManager {
@@ -189,8 +189,8 @@ export class BackendManager {
 
   /**
    * Called by the proxy when it could not connect to `origin`. A process that died closes its
-   * port before its exit is noticed; this waits up to `timeoutMs` for that exit, so the crash
-   * handling has started (requests are held) before the proxy routes the request again.
+   * port before its exit is noticed. This waits up to `timeoutMs` for that exit, so that the
+   * crash handling has started (requests are held) before the proxy routes the request again.
    * Resolves true when the process behind `origin` has exited.
    */
   async confirmUnreachable(origin: string, timeoutMs: number): Promise<boolean> {
@@ -204,9 +204,9 @@ export class BackendManager {
 
   /**
    * Loads `model` with `args` and resolves when it serves. With a model already serving,
-   * `mode` decides how the swap runs (see `SwapMode`); when the new model fails to start, the
-   * previous one is restored and the returned promise rejects with a LoadFailedError that says
-   * why. Rejects with 409 when another operation is under way.
+   * `mode` decides how the swap runs (see `SwapMode`). When the new model fails to start, the
+   * previous one is restored and the returned promise rejects with a LoadFailedError that
+   * states the reason. Rejects with 409 when another operation is under way.
    */
   load(
     model: string,
@@ -240,7 +240,7 @@ export class BackendManager {
   /**
    * Stops every backend process; cancels a load or restart under way. Idempotent.
    * `remember: false` (used at supervisor shutdown) keeps the saved model, so the next start
-   * loads it again; an explicit stop forgets it.
+   * loads it again; an explicit stop clears it.
    */
   async stop(options: { remember?: boolean } = {}): Promise<{ cancelled: string | undefined }> {
     const running = this.#operation;
@@ -375,7 +375,7 @@ export class BackendManager {
     });
   }
 
-  /** Notices exits nobody asked for: the backend fails at once and restarts with backoff. */
+  /** Handles unrequested exits: the backend fails at once and restarts with backoff. */
   #onExit(instance: BackendInstance, exit: ProcessExit): void {
     const expected = this.#stopping.has(instance);
     backendExited(this.#options.log, { pid: instance.process.pid, code: exit.code, signal: exit.signal, expected });
@@ -443,7 +443,7 @@ export class BackendManager {
   }
 }
 
-/** Raised when a load fails; says whether the previous model serves again. */
+/** Raised when a load fails; `restored` tells whether the previous model serves again. */
 export class LoadFailedError extends Error {
   readonly code = "CODEC_ERR_BACKEND_LOAD_FAILED";
 
@@ -475,7 +475,8 @@ function loadFailureMessage(
 }
 
 function operationConflict(running: RunningOperation): HttpError {
-  const what = running.kind === "restart" ? "a restart after a crash" : running.kind === "stop" ? "a stop" : "a load";
+  const descriptions = { restart: "a restart after a crash", stop: "a stop", load: "a load" } as const;
+  const what = descriptions[running.kind];
   const of = running.model === undefined ? "" : ` of ${running.model}`;
   return new HttpError(
     ERRORS.backendOperationConflict,

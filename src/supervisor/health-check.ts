@@ -9,7 +9,7 @@ const PROBE_INTERVAL_MS = 250;
 /** Time one probe may take before it counts as failed. */
 const PROBE_TIMEOUT_MS = 2_000;
 
-/** Why a backend did not become healthy. */
+/** Kind of failure when a backend did not become healthy. */
 export type StartFailureKind = "exited" | "spawn_failed" | "timed_out" | "cancelled";
 
 /** Raised when a backend does not become healthy. */
@@ -31,7 +31,7 @@ export class BackendStartError extends Error {
 }
 
 /**
- * Polls `url` until it answers 200. Fails as soon as the process exits, when
+ * Polls `url` until it returns 200. Fails as soon as the process exits, when
  * `timeoutMs` passes, or when `signal` aborts. Any other status (503 while the model
  * loads) or a connection error means "not yet".
  */
@@ -61,7 +61,7 @@ export async function waitForHealthy(
 }
 
 /**
- * Returns true when `url` answers 200 and, if `instanceId` is given, echoes it, so an engine
+ * Returns true when `url` returns 200 and, if `instanceId` is given, echoes it, so an engine
  * left on the same port by another supervisor is not mistaken for the one just started.
  */
 async function probe(url: string, instanceId: string | undefined): Promise<boolean> {

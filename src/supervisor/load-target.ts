@@ -6,7 +6,7 @@ import type { BackendKind } from "./backend-kinds.js";
 import { ModelNotFoundError, resolveGgufModel } from "./model-resolver.js";
 import { isValidModelName } from "./registry/model-name.js";
 
-/** Where `/admin/load` may look for a model. */
+/** Settings that decide where `/admin/load` looks for a model. */
 export interface LoadTargetOptions {
   kind: BackendKind;
   modelsDir: string;

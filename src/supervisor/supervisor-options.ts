@@ -14,7 +14,7 @@ export interface SupervisorOptions {
   backendPort: number;
   /** Root for the demo model, caches and the saved serving state. */
   dataDir: string;
-  /** Where the generated demo model is cached, normally `<dataDir>/demo-models`. */
+  /** Cache directory of the generated demo model, normally `<dataDir>/demo-models`. */
   demoModelsDir: string;
   modelsDir: string;
   /**
@@ -27,17 +27,17 @@ export interface SupervisorOptions {
   backendArgs: string[];
   startupTimeoutMs: number;
   shutdownGraceMs: number;
-  /** How a load replaces a serving model, unless the request names a mode. */
+  /** Swap mode of a load that names none. */
   swapMode: SwapMode;
   /** How long in-flight requests may run on a model that is being replaced. */
   drainTimeoutMs: number;
   /** Requests held at once during a swap or restart; more get 503. */
   holdMaxRequests: number;
-  /** Longest time one request is held before it gets 503. */
+  /** Maximum time one request is held before it gets 503. */
   holdMaxWaitMs: number;
   /** Whether `/admin/load` may load a hub id or a path outside the registry when asked to. */
   allowRemoteLoad: boolean;
-  /** Bearer token for `/admin/*`; without one, admin routes answer only on loopback. */
+  /** Bearer token for `/admin/*`; without one, admin routes serve loopback clients only. */
   adminToken: string | undefined;
   /** Keys accepted on inference routes; empty means they are open. */
   apiKeys: readonly string[];
@@ -45,7 +45,7 @@ export interface SupervisorOptions {
 }
 
 /**
- * The default data directory: `$CODEC_DATA_DIR`, else `$XDG_DATA_HOME/codec-serve`,
+ * Returns the default data directory: `$CODEC_DATA_DIR`, else `$XDG_DATA_HOME/codec-serve`,
  * else `~/.local/share/codec-serve`. It works for a non-root user outside a container.
  */
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 import type { BackendProcess } from "../backend-process.js";
 
-/** What to load: the model spec, its engine arguments and the id it is served under. */
+/** Load request: the model spec, its engine arguments and the id it is served under. */
 export interface LoadTarget {
   model: string;
   args: readonly string[];

@@ -12,7 +12,7 @@ import { BackendInstance, type LoadTarget } from "./backend-instance.js";
 /** Lines of backend output attached to a start failure. */
 const FAILURE_TAIL_LINES = 20;
 
-/** What the launcher needs to start backend processes. */
+/** Settings the launcher needs to start backend processes. */
 export interface LauncherOptions {
   kind: BackendKind;
   host: string;

@@ -2,8 +2,8 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 
 /**
- * What the supervisor served when it last changed: a model and its arguments, or nothing
- * after an explicit stop. A restarted supervisor loads the same model again.
+ * Record of what the supervisor served when it last changed: a model and its arguments, or
+ * nothing after an explicit stop. A restarted supervisor loads the same model again.
  */
 export type ServingState =
   | { backend: string; model: string; args: readonly string[]; served_name?: string; saved_at: string }

@@ -28,7 +28,7 @@ const HOP_BY_HOP = new Set([
   "transfer-encoding",
   "upgrade",
   "host",
-  // Node's server already answered the client's `Expect: 100-continue`; undici rejects the header.
+  // Node's server already sent the client `100 Continue`, and undici rejects the header.
   "expect",
 ]);
 
@@ -84,8 +84,8 @@ export class BackendProxy {
 
   /**
    * Copies the response body to the client with backpressure. SSE and Codec bodies are cut at
-   * message boundaries, so when the backend dies mid-stream the client gets whole messages and
-   * then one terminal error message; other bodies can only be cut off.
+   * message boundaries. So when the backend dies mid-stream, the client gets whole messages and
+   * then one terminal error message. Other bodies can only be cut off.
    */
   async #relayBody(
     request: FastifyRequest,

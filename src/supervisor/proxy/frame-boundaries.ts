@@ -13,7 +13,7 @@ import { encodeProtobufFrame } from "../../protocol/protobuf-frame.js";
 export interface FrameBoundaries {
   /** Adds upstream bytes and returns the bytes that complete whole messages (possibly empty). */
   push(chunk: Buffer): Buffer;
-  /** Returns and forgets the bytes of an unfinished message, for a stream that ended cleanly. */
+  /** Returns and drops the bytes of an unfinished message, for a stream that ended cleanly. */
   rest(): Buffer;
   /** The message that ends the stream with an error, in this stream's format. */
   terminalError(envelope: ErrorEnvelope): Buffer;

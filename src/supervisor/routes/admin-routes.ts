@@ -5,7 +5,7 @@ import type { BackendManager } from "../backend-manager.js";
 
 /** Registers the supervisor's own routes: `/health` and `/admin/*`. */
 export function registerAdminRoutes(app: FastifyInstance, backend: BackendManager, info: { version: string; modelsDir: string }): void {
-  // Answers at once, whatever the backend does, so container health checks never wait on a model load.
+  // Responds at once, whatever the backend does, so container health checks never wait on a model load.
   app.get("/health", async () => {
     const status = backend.status();
     return {

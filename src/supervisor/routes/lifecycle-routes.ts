@@ -9,7 +9,7 @@ import { checkExtraArgs, resolveLoadTarget, type LoadTargetOptions } from "../lo
 import type { LogLine, LogRing } from "../log-ring.js";
 import { SWAP_MODES } from "../lifecycle/swap-plan.js";
 
-/** What the lifecycle routes need from the supervisor. */
+/** Supervisor parts and settings that the lifecycle routes use. */
 export interface LifecycleRouteOptions extends LoadTargetOptions {
   backend: BackendManager;
   logRing: LogRing;

@@ -37,7 +37,7 @@ export async function registerProxyRoutes(app: FastifyInstance, backend: ProxyTa
           return;
         } catch (error) {
           // An engine that just died resets or refuses connections before its exit is noticed.
-          // It answered nothing, so the request goes once more to the engine that replaces it.
+          // It sent no response, so the request goes once more to the engine that replaces it.
           if (attempt > 1 || !isConnectionFailure(error) || !(await backend.confirmUnreachable(lease.origin, EXIT_CONFIRMATION_MS))) {
             throw error;
           }
