@@ -18,10 +18,11 @@ interface Outcome {
   model?: string;
 }
 
-async function streamMsgpack(baseUrl: string): Promise<Outcome> {
+/** Sends one request; returns the response, or the outcome when it did not start streaming. */
+async function startStream(baseUrl: string, body: Record<string, unknown>): Promise<Response | Outcome> {
   let response: Response;
   try {
-    response = await postJson(`${baseUrl}/v1/completions`, { ...PROMPT, stream_format: "msgpack" });
+    response = await postJson(`${baseUrl}/v1/completions`, { ...PROMPT, ...body });
   } catch (error) {
     return { kind: "failed", detail: `request failed: ${String(error)}` };
   }
@@ -30,6 +31,12 @@ async function streamMsgpack(baseUrl: string): Promise<Outcome> {
     return { kind: "retry_later", detail: "503" };
   }
   if (response.status !== 200) return { kind: "failed", detail: `status ${response.status}: ${await response.text()}` };
+  return response;
+}
+
+async function streamMsgpack(baseUrl: string): Promise<Outcome> {
+  const response = await startStream(baseUrl, { stream_format: "msgpack" });
+  if (!(response instanceof Response)) return response;
   const frames: CodecFrame[] = [];
   try {
     for await (const frame of decodeStream(response.body!, "msgpack")) frames.push(frame);
@@ -42,17 +49,8 @@ async function streamMsgpack(baseUrl: string): Promise<Outcome> {
 }
 
 async function streamSse(baseUrl: string): Promise<Outcome> {
-  let response: Response;
-  try {
-    response = await postJson(`${baseUrl}/v1/completions`, { ...PROMPT, stream: true });
-  } catch (error) {
-    return { kind: "failed", detail: `request failed: ${String(error)}` };
-  }
-  if (response.status === 503 && response.headers.get("retry-after") !== null) {
-    await response.arrayBuffer();
-    return { kind: "retry_later", detail: "503" };
-  }
-  if (response.status !== 200) return { kind: "failed", detail: `status ${response.status}: ${await response.text()}` };
+  const response = await startStream(baseUrl, { stream: true });
+  if (!(response instanceof Response)) return response;
   let events: string[];
   try {
     events = await readSseData(response);

@@ -4,6 +4,7 @@ import { closeApp, createApp } from "../http/create-app.js";
 import { listeningPort } from "../http/listen-address.js";
 import { serverListening } from "../http/log-events.js";
 import { createLogger, type Logger } from "../http/logger.js";
+import { stopOnSignals } from "../http/shutdown-signals.js";
 import { ChatTemplate } from "./chat-template.js";
 import type { EngineOptions } from "./engine-options.js";
 import { EngineState } from "./engine-state.js";
@@ -84,12 +85,7 @@ export async function runEngineProcess(options: EngineOptions): Promise<void> {
   const log = createLogger("engine", options.logLevel);
   const engine = await startEngine(options, log);
 
-  for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    process.once(signal, () => {
-      engineStopping(log, { signal });
-      void engine.close().then(() => process.exit(0));
-    });
-  }
+  stopOnSignals(engine.close, (signal) => engineStopping(log, { signal }));
 
   try {
     await engine.loaded;

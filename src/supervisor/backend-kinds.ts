@@ -67,49 +67,33 @@ const embedded: BackendKind = {
   }),
 };
 
-const sglang: BackendKind = {
-  name: "sglang",
-  healthPath: "/health",
-  echoesInstanceId: false,
-  needsLocalModel: false,
-  commandLine: (spec) => ({
-    command: "python3",
-    args: [
-      "-m",
-      "sglang.launch_server",
-      "--model-path",
-      spec.model,
-      "--host",
-      spec.host,
-      "--port",
-      String(spec.port),
-      ...optional("--served-model-name", spec.servedName),
-      ...spec.extraArgs,
-    ],
-  }),
-};
+/** A Python engine started as `python3 -m <module>`, which names its model with `modelFlag`. */
+function pythonEngine(name: BackendKindName, module: string, modelFlag: string): BackendKind {
+  return {
+    name,
+    healthPath: "/health",
+    echoesInstanceId: false,
+    needsLocalModel: false,
+    commandLine: (spec) => ({
+      command: "python3",
+      args: [
+        "-m",
+        module,
+        modelFlag,
+        spec.model,
+        "--host",
+        spec.host,
+        "--port",
+        String(spec.port),
+        ...optional("--served-model-name", spec.servedName),
+        ...spec.extraArgs,
+      ],
+    }),
+  };
+}
 
-const vllm: BackendKind = {
-  name: "vllm",
-  healthPath: "/health",
-  echoesInstanceId: false,
-  needsLocalModel: false,
-  commandLine: (spec) => ({
-    command: "python3",
-    args: [
-      "-m",
-      "vllm.entrypoints.openai.api_server",
-      "--model",
-      spec.model,
-      "--host",
-      spec.host,
-      "--port",
-      String(spec.port),
-      ...optional("--served-model-name", spec.servedName),
-      ...spec.extraArgs,
-    ],
-  }),
-};
+const sglang = pythonEngine("sglang", "sglang.launch_server", "--model-path");
+const vllm = pythonEngine("vllm", "vllm.entrypoints.openai.api_server", "--model");
 
 const llamacpp: BackendKind = {
   name: "llamacpp",

@@ -10,6 +10,7 @@ import { rejectOtherMethods } from "../http/method-not-allowed.js";
 import { listeningPort } from "../http/listen-address.js";
 import { serverListening } from "../http/log-events.js";
 import { createLogger, type Logger } from "../http/logger.js";
+import { stopOnSignals } from "../http/shutdown-signals.js";
 import { VERSION } from "../http/version.js";
 import { isLoopback, installAuth } from "./auth.js";
 import { getBackendKind } from "./backend-kinds.js";
@@ -267,10 +268,5 @@ function saveServingState(options: SupervisorOptions, serving: LoadTarget | unde
 export async function runSupervisorProcess(options: SupervisorOptions): Promise<void> {
   const log = createLogger("supervisor", options.logLevel);
   const supervisor = await startSupervisor(options, log);
-  for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    process.once(signal, () => {
-      supervisorStopping(log, { signal });
-      void supervisor.close().then(() => process.exit(0));
-    });
-  }
+  stopOnSignals(supervisor.close, (signal) => supervisorStopping(log, { signal }));
 }

@@ -1,34 +1,56 @@
 import type { ErrorEnvelope } from "../../http/envelope.js";
-import type { GenerationResult } from "../generate.js";
+import type { GenerationResult, Usage } from "../generate.js";
 import type { Release } from "../stop-filter.js";
 import type { BodyChunk, ResponseIdentity, StreamEncoder } from "./stream-encoder.js";
 
-const SSE_CONTENT_TYPE = "text/event-stream; charset=utf-8";
-const SSE_HEADERS = { "Cache-Control": "no-cache", "X-Accel-Buffering": "no" };
 const DONE = "data: [DONE]\n\n";
 
 function event(payload: unknown): string {
   return `data: ${JSON.stringify(payload)}\n\n`;
 }
 
-/** After headers, an error is one `data:` event holding the envelope, then `[DONE]`. */
-function errorEvent(envelope: ErrorEnvelope): string {
-  return event(envelope) + DONE;
-}
-
 /**
- * OpenAI `text_completion` chunks. With `include_usage`, every chunk carries
- * `usage: null` and one last chunk with no choices carries the usage.
+ * OpenAI chunk events of one `object` type. With `include_usage`, every chunk carries
+ * `usage: null` and one last chunk with no choices carries the usage. After headers, an
+ * error is one `data:` event holding the envelope, then `[DONE]`.
  */
-export class CompletionSseEncoder implements StreamEncoder {
-  readonly contentType = SSE_CONTENT_TYPE;
-  readonly headers = SSE_HEADERS;
+abstract class OpenAiSseEncoder implements StreamEncoder {
+  readonly contentType = "text/event-stream; charset=utf-8";
+  readonly headers = { "Cache-Control": "no-cache", "X-Accel-Buffering": "no" };
   readonly #identity: ResponseIdentity;
   readonly #includeUsage: boolean;
+  readonly #object: string;
 
-  constructor(identity: ResponseIdentity, includeUsage: boolean) {
+  protected constructor(identity: ResponseIdentity, includeUsage: boolean, object: string) {
     this.#identity = identity;
     this.#includeUsage = includeUsage;
+    this.#object = object;
+  }
+
+  abstract open(): BodyChunk | undefined;
+  abstract chunk(release: Release): BodyChunk | undefined;
+  abstract close(result: GenerationResult): BodyChunk;
+
+  fail(envelope: ErrorEnvelope): BodyChunk {
+    return event(envelope) + DONE;
+  }
+
+  /** One chunk event with these choices. */
+  protected choicesEvent(choices: unknown[]): string {
+    return event({ ...this.#identity, object: this.#object, choices, ...(this.#includeUsage ? { usage: null } : {}) });
+  }
+
+  /** The closing events: the usage chunk when requested, then `[DONE]`. */
+  protected end(usage: Usage): string {
+    const usageEvent = this.#includeUsage ? event({ ...this.#identity, object: this.#object, choices: [], usage }) : "";
+    return usageEvent + DONE;
+  }
+}
+
+/** OpenAI `text_completion` chunks. */
+export class CompletionSseEncoder extends OpenAiSseEncoder {
+  constructor(identity: ResponseIdentity, includeUsage: boolean) {
+    super(identity, includeUsage, "text_completion");
   }
 
   open(): undefined {
@@ -37,76 +59,39 @@ export class CompletionSseEncoder implements StreamEncoder {
 
   chunk(release: Release): BodyChunk | undefined {
     if (release.text === "") return undefined;
-    return event(this.#payload([this.#choice(release.text, null)]));
+    return this.choicesEvent([choice(release.text, null)]);
   }
 
   close(result: GenerationResult): BodyChunk {
-    let body = event(this.#payload([this.#choice(result.tail.text, result.finishReason)]));
-    if (this.#includeUsage) body += event({ ...this.#payload([]), usage: result.usage });
-    return body + DONE;
-  }
-
-  fail(envelope: ErrorEnvelope): BodyChunk {
-    return errorEvent(envelope);
-  }
-
-  #choice(text: string, finishReason: string | null) {
-    return { index: 0, text, logprobs: null, finish_reason: finishReason };
-  }
-
-  #payload(choices: unknown[]) {
-    return {
-      ...this.#identity,
-      object: "text_completion",
-      choices,
-      ...(this.#includeUsage ? { usage: null } : {}),
-    };
+    return this.choicesEvent([choice(result.tail.text, result.finishReason)]) + this.end(result.usage);
   }
 }
 
 /** OpenAI `chat.completion.chunk` events: a role delta first, then content deltas. */
-export class ChatSseEncoder implements StreamEncoder {
-  readonly contentType = SSE_CONTENT_TYPE;
-  readonly headers = SSE_HEADERS;
-  readonly #identity: ResponseIdentity;
-  readonly #includeUsage: boolean;
-
+export class ChatSseEncoder extends OpenAiSseEncoder {
   constructor(identity: ResponseIdentity, includeUsage: boolean) {
-    this.#identity = identity;
-    this.#includeUsage = includeUsage;
+    super(identity, includeUsage, "chat.completion.chunk");
   }
 
   open(): BodyChunk {
-    return event(this.#payload([this.#choice({ role: "assistant", content: "" }, null)]));
+    return this.choicesEvent([delta({ role: "assistant", content: "" }, null)]);
   }
 
   chunk(release: Release): BodyChunk | undefined {
     if (release.text === "") return undefined;
-    return event(this.#payload([this.#choice({ content: release.text }, null)]));
+    return this.choicesEvent([delta({ content: release.text }, null)]);
   }
 
   close(result: GenerationResult): BodyChunk {
-    let body = "";
-    if (result.tail.text !== "") body += event(this.#payload([this.#choice({ content: result.tail.text }, null)]));
-    body += event(this.#payload([this.#choice({}, result.finishReason)]));
-    if (this.#includeUsage) body += event({ ...this.#payload([]), usage: result.usage });
-    return body + DONE;
+    const tail = result.tail.text === "" ? "" : this.choicesEvent([delta({ content: result.tail.text }, null)]);
+    return tail + this.choicesEvent([delta({}, result.finishReason)]) + this.end(result.usage);
   }
+}
 
-  fail(envelope: ErrorEnvelope): BodyChunk {
-    return errorEvent(envelope);
-  }
+function choice(text: string, finishReason: string | null) {
+  return { index: 0, text, logprobs: null, finish_reason: finishReason };
+}
 
-  #choice(delta: Record<string, string>, finishReason: string | null) {
-    return { index: 0, delta, logprobs: null, finish_reason: finishReason };
-  }
-
-  #payload(choices: unknown[]) {
-    return {
-      ...this.#identity,
-      object: "chat.completion.chunk",
-      choices,
-      ...(this.#includeUsage ? { usage: null } : {}),
-    };
-  }
+function delta(content: Record<string, string>, finishReason: string | null) {
+  return { index: 0, delta: content, logprobs: null, finish_reason: finishReason };
 }
