@@ -1,3 +1,5 @@
+import { availableParallelism } from "node:os";
+
 import type { FastifyInstance } from "fastify";
 
 import { closeApp, createApp } from "../http/create-app.js";
@@ -8,7 +10,7 @@ import { stopOnSignals } from "../http/shutdown-signals.js";
 import { ChatTemplate } from "./chat-template.js";
 import type { EngineOptions } from "./engine-options.js";
 import { EngineState } from "./engine-state.js";
-import { engineStopping, modelLoadFailed, modelLoading } from "./log-events.js";
+import { engineStopping, modelLoadFailed, modelLoading, threadsExceedCpus } from "./log-events.js";
 import { ModelHost } from "./model-host.js";
 import { registerGenerationRoutes } from "./routes/generation-routes.js";
 import { registerModelRoutes } from "./routes/model-routes.js";
@@ -83,6 +85,7 @@ export function buildEngineApp(state: EngineState, log: Logger, instanceId?: str
  */
 export async function runEngineProcess(options: EngineOptions): Promise<void> {
   const log = createLogger("engine", options.logLevel);
+  if (options.threads > availableParallelism()) threadsExceedCpus(log, { threads: options.threads, cpus: availableParallelism() });
   const engine = await startEngine(options, log);
 
   stopOnSignals(engine.close, (signal) => engineStopping(log, { signal }));

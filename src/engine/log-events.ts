@@ -42,6 +42,14 @@ export function generationFinished(
   log.info({ event: "engine.generation_finished", ...fields }, "generation finished");
 }
 
+/** Warns that more decoding threads were requested than the machine has logical CPUs. */
+export function threadsExceedCpus(log: EventLogger, fields: { threads: number; cpus: number }): void {
+  log.warn(
+    { event: "engine.threads_exceed_cpus", ...fields },
+    `${fields.threads} decoding threads on ${fields.cpus} logical CPUs: llama.cpp's spinning threads will make decoding much slower`,
+  );
+}
+
 export function engineStopping(log: EventLogger, fields: { signal: string }): void {
   log.info({ event: "engine.stopping", ...fields }, "stopping the engine");
 }
