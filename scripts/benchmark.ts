@@ -5,7 +5,9 @@ import { fileURLToPath } from "node:url";
 import { Command } from "commander";
 
 import { ensureDemoModel } from "../src/demo-model/demo-model.js";
+import { SHIPPED_DICTIONARY_DIR } from "../src/engine/zstd-dictionaries.js";
 import { defaultDataDir } from "../src/supervisor/supervisor-options.js";
+import { measureCompression } from "./bench/compression-bench.js";
 import { measureThroughput, measureWireBytes } from "./bench/engine-bench.js";
 import { measureProxyOverhead, measureSwapModes } from "./bench/supervisor-bench.js";
 
@@ -25,6 +27,11 @@ const SECTIONS: Record<string, Section> = {
   engine: async ({ primary }, flags) => [
     "### Response bytes per token (one 256-token completion, `--threads 1`)",
     await measureWireBytes(primary),
+    "### Compressed Codec streams (one sampled 256-token completion, compressor flushed after every frame)",
+    await measureCompression(primary, {
+      msgpack: `${SHIPPED_DICTIONARY_DIR}qwen-msgpack-v1.zstd`,
+      protobuf: `${SHIPPED_DICTIONARY_DIR}qwen-protobuf-v1.zstd`,
+    }),
     "### Engine decoding speed (median of 3 runs, 256 tokens each)",
     await measureThroughput(
       primary,

@@ -1,15 +1,24 @@
+import { Readable } from "node:stream";
+import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
+
 import { Command, Option } from "commander";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
+import { request } from "undici";
 
-import { decodeStream } from "../protocol/decode-stream.js";
+import { decodeResponse, type ContentDecoder } from "../protocol/content-encoding.js";
 import { Detokenizer } from "../protocol/detokenizer.js";
-import type { BinaryStreamFormat } from "../protocol/frame.js";
+import { discoverZstdDict } from "../protocol/discover.js";
+import type { DecodableStreamFormat } from "../protocol/frame.js";
 import { loadMapCached } from "./map-cache.js";
 import { parseNonNegativeInteger, parseNumber } from "./option-parsers.js";
 
+/** Content codings `complete` can ask for; the body is decoded here, zstd with the server's dictionary. */
+const ACCEPT_ENCODINGS = ["identity", "gzip", "br", "zstd"] as const;
+
 interface CompleteFlags {
   url: string;
-  streamFormat: "json" | BinaryStreamFormat;
+  streamFormat: "json" | DecodableStreamFormat;
+  acceptEncoding?: (typeof ACCEPT_ENCODINGS)[number];
   maxTokens: number;
   temperature?: number;
   seed?: number;
@@ -24,8 +33,13 @@ export function completeCommand(): Command {
     .addOption(new Option("--url <url>", "server base URL").env("CODEC_URL").default("http://127.0.0.1:8080"))
     .addOption(
       new Option("--stream-format <format>", "wire format; binary frames are decoded here with the model's tokenizer map")
-        .choices(["json", "msgpack", "protobuf"])
+        .choices(["json", "msgpack", "protobuf", "msgpack-delta"])
         .default("msgpack"),
+    )
+    .addOption(
+      new Option("--accept-encoding <coding>", "compression to ask for on binary formats; zstd uses the server's dictionary")
+        .choices(ACCEPT_ENCODINGS)
+        .default("identity"),
     )
     .addOption(new Option("--max-tokens <number>", "tokens to generate").argParser(parseNonNegativeInteger).default(64))
     .addOption(new Option("--temperature <number>", "sampling temperature (0 is greedy)").argParser(parseNumber))
@@ -52,22 +66,57 @@ export async function complete(prompt: string, flags: CompleteFlags, write: (tex
     ...(flags.temperature === undefined ? {} : { temperature: flags.temperature }),
     ...(flags.seed === undefined ? {} : { seed: flags.seed }),
   };
-  const response = await fetch(`${base}/v1/${flags.chat ? "chat/completions" : "completions"}`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  if (!response.ok || response.body === null) throw new Error(await describeFailure(response));
-
+  const url = `${base}/v1/${flags.chat ? "chat/completions" : "completions"}`;
   if (detokenizer !== undefined) {
+    const response = await postRaw(url, body, flags.acceptEncoding ?? "identity");
+    if (!response.ok) throw new Error(await describeFailure(response));
     let finishReason = "unknown";
-    for await (const frame of decodeStream(response.body, flags.streamFormat as BinaryStreamFormat)) {
+    const frames = decodeResponse(response, flags.streamFormat as DecodableStreamFormat, {
+      encodedBody: true,
+      contentDecoders: NODE_DECODERS,
+      fetchZstdDictionary: (hash) => discoverZstdDict({ origin: base, hash }),
+    });
+    for await (const frame of frames) {
       write(detokenizer.render(frame.ids, { partial: !frame.done }));
       if (frame.done) finishReason = frame.finish_reason ?? "unknown";
     }
     return finishReason;
   }
+
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  if (!response.ok || response.body === null) throw new Error(await describeFailure(response));
   return printSse(response.body, write);
+}
+
+/** Node's zlib decoders, for bodies read raw: Node 20 has no brotli DecompressionStream. */
+const NODE_DECODERS: Record<string, ContentDecoder> = {
+  gzip: (body) => Readable.from(body).pipe(createGunzip()),
+  deflate: (body) => Readable.from(body).pipe(createInflate()),
+  br: (body) => Readable.from(body).pipe(createBrotliDecompress()),
+};
+
+/**
+ * Posts with undici's `request`, which leaves the body as the server compressed it, and wraps
+ * the result in a Response for `decodeResponse`.
+ */
+async function postRaw(url: string, body: unknown, acceptEncoding: string): Promise<Response> {
+  const response = await request(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "Accept-Encoding": acceptEncoding },
+    body: JSON.stringify(body),
+  });
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(response.headers)) {
+    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(", ") : value);
+  }
+  return new Response(Readable.toWeb(response.body) as ReadableStream<Uint8Array>, {
+    status: response.statusCode,
+    headers,
+  });
 }
 
 /** Reads the map id and hash from `/v1/models` and loads that map, verified and cached. */

@@ -4,6 +4,7 @@ import { Command } from "commander";
 import { VERSION } from "../http/version.js";
 import { completeCommand } from "./complete-command.js";
 import { engineCommand } from "./engine-command.js";
+import { mapCommand } from "./map-command.js";
 import { pullCommand } from "./pull-command.js";
 import { serveCommand } from "./serve-command.js";
 import { uploadCommand } from "./upload-command.js";
@@ -15,6 +16,7 @@ const program = new Command("codec-serve")
   .addCommand(serveCommand(), { isDefault: true })
   .addCommand(engineCommand())
   .addCommand(completeCommand())
+  .addCommand(mapCommand())
   .addCommand(pullCommand())
   .addCommand(uploadCommand());
 

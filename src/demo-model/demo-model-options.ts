@@ -16,6 +16,13 @@ export interface DemoModelOptions {
   seed: number;
   /** Element type of the weight matrices. Norm weights are always f32. */
   dtype: "f16" | "f32";
+  /**
+   * Token transitions `[from, to]` that make the model deterministic, for tests: the transformer
+   * blocks are zeroed so the hidden state is the current token's embedding, and an untied
+   * output projection scores `to` after `from` far above every other token. Greedy decoding then
+   * walks the transitions. Tokens without a transition score every token 0.
+   */
+  transitions?: ReadonlyArray<readonly [number, number]>;
 }
 
 /**
@@ -83,6 +90,11 @@ export function validateDemoModelOptions(options: DemoModelOptions): void {
   }
 
   validateHeadLayout(options);
+  for (const pair of options.transitions ?? []) {
+    if (!pair.every((id) => Number.isInteger(id) && id >= 0)) {
+      throw new RangeError(`Invalid demo model option transitions: [${pair.join(", ")}] is not a pair of token IDs.`);
+    }
+  }
 }
 
 function validateHeadLayout(options: DemoModelOptions): void {
@@ -133,7 +145,19 @@ export function demoModelFileName(options: DemoModelOptions): string {
     `s${options.seed}`,
     options.dtype,
   ];
+  if (options.transitions !== undefined && options.transitions.length > 0) {
+    parts.push(`tr${transitionsDigest(options.transitions)}`);
+  }
   return `${parts.join("-")}.gguf`;
+}
+
+/** Returns an 8-hex-digit FNV-1a digest of the transition pairs, for the file name. */
+function transitionsDigest(transitions: ReadonlyArray<readonly [number, number]>): string {
+  let hash = 0x811c9dc5;
+  for (const character of transitions.map((pair) => pair.join(">")).join(",")) {
+    hash = Math.imul(hash ^ character.charCodeAt(0), 0x01000193) >>> 0;
+  }
+  return hash.toString(16).padStart(8, "0");
 }
 
 function formatValue(value: unknown): string {

@@ -54,6 +54,11 @@ export function llamaTensors(options: DemoModelOptions, vocabularySize: number):
   const embedding = options.embeddingLength;
   const keyValueWidth = (embedding / options.headCount) * options.headCountKv;
   const feedForward = options.feedForwardLength;
+  const transitions = options.transitions ?? [];
+  const steered = transitions.length > 0;
+  // With transitions, the blocks add nothing to the residual stream.
+  const blockOutput = (name: string, shape: [number, number]) =>
+    steered ? zeroMatrix(name, shape, options) : randomMatrix(name, shape, options);
 
   const tensors: GgufTensor[] = [
     randomMatrix("token_embd.weight", [embedding, vocabularySize], options),
@@ -65,14 +70,15 @@ export function llamaTensors(options: DemoModelOptions, vocabularySize: number):
       randomMatrix(`${prefix}.attn_q.weight`, [embedding, embedding], options),
       randomMatrix(`${prefix}.attn_k.weight`, [embedding, keyValueWidth], options),
       randomMatrix(`${prefix}.attn_v.weight`, [embedding, keyValueWidth], options),
-      randomMatrix(`${prefix}.attn_output.weight`, [embedding, embedding], options),
+      blockOutput(`${prefix}.attn_output.weight`, [embedding, embedding]),
       onesVector(`${prefix}.ffn_norm.weight`, embedding),
       randomMatrix(`${prefix}.ffn_gate.weight`, [embedding, feedForward], options),
       randomMatrix(`${prefix}.ffn_up.weight`, [embedding, feedForward], options),
-      randomMatrix(`${prefix}.ffn_down.weight`, [feedForward, embedding], options),
+      blockOutput(`${prefix}.ffn_down.weight`, [feedForward, embedding]),
     );
   }
   tensors.push(onesVector("output_norm.weight", embedding));
+  if (steered) tensors.push(transitionOutput(options, vocabularySize, transitions));
 
   for (const tensor of tensors) {
     checkTensorFitsInBuffer(tensor);
@@ -94,6 +100,45 @@ function randomMatrix(
         shape[0] * shape[1],
         WEIGHT_STANDARD_DEVIATION,
       ),
+  };
+}
+
+function zeroMatrix(name: string, shape: [number, number], options: DemoModelOptions): GgufTensor {
+  return { name, shape, type: options.dtype, values: () => new Float32Array(shape[0] * shape[1]) };
+}
+
+/**
+ * Scale of a transition's output row. The target's logit is about scale × |e| × sqrt(width)
+ * (about 64 at width 64 with std 0.02 embeddings), several times any other target's logit.
+ */
+const TRANSITION_SCALE = 50;
+
+/** Builds an untied output projection whose row for `to` is a scaled copy of the embedding of `from`. */
+function transitionOutput(
+  options: DemoModelOptions,
+  vocabularySize: number,
+  transitions: ReadonlyArray<readonly [number, number]>,
+): GgufTensor {
+  const width = options.embeddingLength;
+  for (const [from, to] of transitions) {
+    if (from >= vocabularySize || to >= vocabularySize) {
+      throw new RangeError(`Demo model transition [${from}, ${to}] names a token outside the ${vocabularySize}-token vocabulary.`);
+    }
+  }
+  return {
+    name: "output.weight",
+    shape: [width, vocabularySize],
+    type: options.dtype,
+    values: () => {
+      const embeddings = randomMatrix("token_embd.weight", [width, vocabularySize], options).values();
+      const output = new Float32Array(width * vocabularySize);
+      for (const [from, to] of transitions) {
+        for (let i = 0; i < width; i++) {
+          output[to * width + i]! += TRANSITION_SCALE * embeddings[from * width + i]!;
+        }
+      }
+      return output;
+    },
   };
 }
 

@@ -1,6 +1,7 @@
 import { basename } from "node:path";
 
 import type { LogLevel } from "../http/logger.js";
+import type { CodecServerConfig } from "./codec-config.js";
 import { defaultThreadCount } from "./threads.js";
 
 /** GPU backends node-llama-cpp can use; `auto` picks one when present and falls back to the CPU. */
@@ -30,6 +31,8 @@ export interface EngineOptions {
   /** Layers to offload to the GPU; `undefined` lets node-llama-cpp decide. */
   gpuLayers: number | undefined;
   logLevel: LogLevel;
+  /** Codec settings; read from the `CODEC_*` environment variables when left out. */
+  codec?: CodecServerConfig;
   /** Echoed by `/health`; set by the supervisor to recognise its own engine. */
   instanceId?: string | undefined;
 }
@@ -48,5 +51,6 @@ export function defaultEngineOptions(modelPath: string): EngineOptions {
     gpu: "auto",
     gpuLayers: undefined,
     logLevel: "info",
+    instanceId: undefined,
   };
 }

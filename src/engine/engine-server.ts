@@ -8,10 +8,12 @@ import { serverListening } from "../http/log-events.js";
 import { createLogger, type Logger } from "../http/logger.js";
 import { stopOnSignals } from "../http/shutdown-signals.js";
 import { ChatTemplate } from "./chat-template.js";
+import { codecConfigFromEnv } from "./codec-config.js";
 import type { EngineOptions } from "./engine-options.js";
 import { EngineState } from "./engine-state.js";
 import { engineStopping, modelLoadFailed, modelLoading, threadsExceedCpus } from "./log-events.js";
 import { ModelHost } from "./model-host.js";
+import { registerDiscoveryRoutes } from "./routes/discovery-routes.js";
 import { registerGenerationRoutes } from "./routes/generation-routes.js";
 import { registerModelRoutes } from "./routes/model-routes.js";
 import { SequencePool } from "./sequence-pool.js";
@@ -40,11 +42,17 @@ export async function startEngine(options: EngineOptions, log: Logger = createLo
 
   let host: ModelHost | undefined;
   modelLoading(log, { modelPath: options.modelPath, threads: options.threads, parallel: options.parallel });
-  const loaded = ModelHost.load(options, log).then(
+  const codecConfig = options.codec ?? codecConfigFromEnv(process.env);
+  const loaded = ModelHost.load(options, codecConfig, log).then(
     (loadedHost) => {
       host = loadedHost;
       const template = new ChatTemplate(loadedHost.chatTemplate, loadedHost.bosText, loadedHost.eosText);
-      state.markReady({ host: loadedHost, pool: new SequencePool(loadedHost.context, options.maxQueue), template });
+      state.markReady({
+        host: loadedHost,
+        pool: new SequencePool(loadedHost.context, options.maxQueue),
+        template,
+        codec: { config: codecConfig, dictionaries: loadedHost.dictionaries },
+      });
     },
     (error: unknown) => {
       modelLoadFailed(log, { modelPath: options.modelPath }, error);
@@ -76,6 +84,7 @@ export function buildEngineApp(state: EngineState, log: Logger, instanceId?: str
   const startedAt = Date.now();
   registerModelRoutes(app, state, startedAt, instanceId);
   registerGenerationRoutes(app, state);
+  registerDiscoveryRoutes(app, state);
   return app;
 }
 

@@ -1,13 +1,22 @@
 import { ERRORS, HttpError } from "../http/errors.js";
 import type { ChatTemplate } from "./chat-template.js";
+import type { CodecServerConfig } from "./codec-config.js";
 import type { ModelHost } from "./model-host.js";
 import type { SequencePool } from "./sequence-pool.js";
+import type { DictionarySet } from "./zstd-dictionaries.js";
 
 /** Loaded model, sequence pool and chat template, for request handlers. */
 export interface ReadyEngine {
   host: ModelHost;
   pool: SequencePool;
   template: ChatTemplate;
+  codec: CodecRuntime;
+}
+
+/** The Codec settings and zstd dictionaries of a ready engine. */
+export interface CodecRuntime {
+  config: CodecServerConfig;
+  dictionaries: DictionarySet;
 }
 
 /** Phases of the engine process: it serves HTTP while loading so `/health` can return 503. */

@@ -79,3 +79,19 @@ export function llamaCppLogged(log: EventLogger, level: LlamaLogLevel, message: 
       log.debug(event, text);
   }
 }
+
+/** Logs the zstd dictionaries loaded at start-up; `formats` is empty when none matches the model. */
+export function zstdDictionariesLoaded(
+  log: EventLogger,
+  fields: { formats: string[]; hashes: string[]; sources: string[] },
+): void {
+  log.info({ event: "engine.zstd_dictionaries_loaded", ...fields }, "zstd dictionaries loaded");
+}
+
+/** Logs a request refused with 426 because the client's Codec version is below the policy. */
+export function codecVersionRefused(
+  log: EventLogger,
+  fields: { clientVersion: string; minimumVersion: string; requiredFeatures: string[] },
+): void {
+  log.info({ event: "engine.codec_version_refused", ...fields }, "request refused: Codec client version too old");
+}

@@ -13,9 +13,11 @@ import {
 import type { Logger } from "../http/logger.js";
 import { Detokenizer } from "../protocol/detokenizer.js";
 import type { TokenizerMap } from "../protocol/tokenizer-map.js";
+import type { CodecServerConfig } from "./codec-config.js";
 import type { EngineOptions } from "./engine-options.js";
 import { buildTokenizerMap, readTokenizerMetadata, serializeTokenizerMap } from "./gguf-tokenizer-map.js";
-import { llamaCppLogged, modelLoaded } from "./log-events.js";
+import { llamaCppLogged, modelLoaded, zstdDictionariesLoaded } from "./log-events.js";
+import { loadDictionaries, tokenizerFingerprint, type DictionarySet } from "./zstd-dictionaries.js";
 
 /** Context size used when none is configured, unless the model was trained on less. */
 const DEFAULT_MAX_CONTEXT_SIZE = 4096;
@@ -44,6 +46,8 @@ export class ModelHost {
   readonly bosText: string;
   readonly eosText: string;
   readonly context: LlamaContext;
+  /** zstd dictionaries for this model's tokenizer, listed in the served map. */
+  readonly dictionaries: DictionarySet;
   readonly #llama: Llama;
   readonly #model: LlamaModel;
   #disposed = false;
@@ -55,6 +59,7 @@ export class ModelHost {
     servedModelName: string;
     tokenizerMap: ServedTokenizerMap;
     chatTemplate: string | undefined;
+    dictionaries: DictionarySet;
   }) {
     this.#llama = init.llama;
     this.#model = init.model;
@@ -64,12 +69,13 @@ export class ModelHost {
     this.contextSize = init.context.contextSize;
     this.vocabSize = init.tokenizerMap.map.vocab_size;
     this.chatTemplate = init.chatTemplate;
+    this.dictionaries = init.dictionaries;
     this.bosText = init.model.tokens.bosString ?? "";
     this.eosText = init.model.tokens.eosString ?? "";
   }
 
   /** Loads the GGUF file, creates the context and builds the tokenizer map. */
-  static async load(options: EngineOptions, log: Logger): Promise<ModelHost> {
+  static async load(options: EngineOptions, codec: CodecServerConfig, log: Logger): Promise<ModelHost> {
     const startedAt = performance.now();
     const llama = await getLlama({
       gpu: options.gpu === "cpu" ? false : options.gpu,
@@ -92,6 +98,13 @@ export class ModelHost {
     const tokenizer = readTokenizerMetadata(model.fileInfo.metadata);
     const mapId = tokenizerMapId(model, options.modelPath);
     const map = buildTokenizerMap(tokenizer, mapId);
+    const dictionaries = await loadDictionaries(codec, tokenizerFingerprint(map));
+    if (dictionaries.size > 0) map.zstd_dictionaries = dictionaries.mapEntries();
+    zstdDictionariesLoaded(log, {
+      formats: map.zstd_dictionaries?.map((entry) => entry.format) ?? [],
+      hashes: map.zstd_dictionaries?.map((entry) => entry.hash) ?? [],
+      sources: ["msgpack", "protobuf"].flatMap((format) => dictionaries.forFormat(format as "msgpack")?.source ?? []),
+    });
     const { bytes, hash } = serializeTokenizerMap(map);
 
     const host = new ModelHost({
@@ -101,6 +114,7 @@ export class ModelHost {
       servedModelName: options.servedModelName,
       tokenizerMap: { id: mapId, map, bytes, hash },
       chatTemplate: tokenizer.chat_template,
+      dictionaries,
     });
     modelLoaded(log, {
       modelPath: options.modelPath,

@@ -118,7 +118,7 @@ function createFramer(format: DecodableStreamFormat, maxFrameBytes: number): Fra
  * ReadableStream async-iterable. Stopping early cancels the stream, which closes the
  * connection of a fetch response.
  */
-async function* readChunks(
+export async function* readChunks(
   body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
 ): AsyncGenerator<Uint8Array, void, undefined> {
   if (!("getReader" in body) || typeof body.getReader !== "function") {

@@ -32,8 +32,11 @@ export type BinaryStreamFormat = "msgpack" | "protobuf";
  */
 export type DecodableStreamFormat = BinaryStreamFormat | "msgpack-delta";
 
-/** Every value of the `stream_format` request field. */
-export type StreamFormat = "json" | BinaryStreamFormat;
+/**
+ * Every value of the `stream_format` request field. `msgpack-delta` and `protobuf-delta` are the
+ * opt-in delta-varint variants; a server may answer either with the plain format instead.
+ */
+export type StreamFormat = "json" | BinaryStreamFormat | "msgpack-delta" | "protobuf-delta";
 
 /** Response Content-Type of each binary wire mode. */
 export const BINARY_CONTENT_TYPES: Readonly<Record<BinaryStreamFormat, string>> = {

@@ -90,6 +90,16 @@ export {
 } from "./codec-request.js";
 export type { CodecRequest } from "./codec-request.js";
 export { decodeStream, DEFAULT_MAX_FRAME_BYTES } from "./decode-stream.js";
+export {
+  CODEC_ZSTD_DICT_HEADER,
+  decodeContent,
+  decodeResponse,
+  readZstdDictHash,
+} from "./content-encoding.js";
+export type { ContentDecoder, DecodeResponseOptions } from "./content-encoding.js";
+export { CodecContentEncodingError, CodecZstdDictError } from "./content-encoding-errors.js";
+export type { ZstdDictProblem } from "./content-encoding-errors.js";
+export { decompressZstd } from "./zstd-decoder.js";
 export type { DecodeStreamOptions } from "./decode-stream.js";
 
 export { normalizeMapHash, sha256Hex } from "./map-hash.js";

@@ -81,6 +81,23 @@ export class ToolWatcher {
     return new ToolWatcher(map, markers.start, markers.end, regionCap);
   }
 
+  /**
+   * Creates a watcher for marker token IDs given directly, as a server does with the IDs of a
+   * request's `tool_watcher` field.
+   *
+   * @param regionCap - most body IDs per region; 0, a negative number or undefined means {@link DEFAULT_REGION_CAP}
+   */
+  static fromIds(startId: number, endId: number, regionCap?: number): ToolWatcher {
+    const markers: TokenizerMap = {
+      id: "tool-watcher-markers",
+      version: "2",
+      vocab_size: 1,
+      vocab: {},
+      special_tokens: { start: startId, end: endId },
+    };
+    return new ToolWatcher(markers, "start", "end", regionCap);
+  }
+
   /** Whether a region is open. */
   get inside(): boolean {
     return this.#inside;

@@ -27,7 +27,13 @@ export const commonFields = {
   n: z.number().int({ error: "expected an integer" }).min(1).nullish(),
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
-  stream_format: z.enum(["json", "msgpack", "protobuf"]).nullish(),
+  stream_format: z.enum(["json", "msgpack", "protobuf", "msgpack-delta", "protobuf-delta"]).nullish(),
+  tool_watcher: z
+    .object({
+      start_id: z.number().int({ error: "expected an integer token ID" }).min(0).max(0xffff_ffff),
+      end_id: z.number().int({ error: "expected an integer token ID" }).min(0).max(0xffff_ffff),
+    })
+    .nullish(),
   // Keys are checked in resolveSampling, where the error can name the key that is not a token ID.
   logit_bias: z.record(z.string(), finite().min(-100).max(100)).nullish(),
   frequency_penalty: finite().min(-2).max(2).nullish(),

@@ -31,6 +31,8 @@ export interface GenerationRequest {
   stream: boolean;
   includeUsage: boolean;
   format: StreamFormat;
+  /** Marker token IDs of the server-side ToolWatcher; only with a binary format. */
+  toolWatcher: { startId: number; endId: number } | undefined;
 }
 
 /** The fields of a request that do not depend on the prompt. */
@@ -71,8 +73,38 @@ export function resolveRequestSettings(fields: CommonFields, vocabSize: number):
     stream,
     includeUsage: stream && !binary && fields.stream_options?.include_usage === true,
     format,
+    toolWatcher: resolveToolWatcher(fields, binary, vocabSize),
     requestedMaxTokens: fields.max_tokens ?? undefined,
   };
+}
+
+/** Checks `tool_watcher`: detection results travel only on binary frames, so JSON is rejected. */
+function resolveToolWatcher(
+  fields: CommonFields,
+  binary: boolean,
+  vocabSize: number,
+): GenerationRequest["toolWatcher"] {
+  const watcher = fields.tool_watcher;
+  if (watcher == null) return undefined;
+  if (!binary) {
+    throw invalidParam(
+      "tool_watcher",
+      "tool_watcher needs a binary stream_format (msgpack, protobuf or msgpack-delta): tool calls are reported on Codec frames only",
+    );
+  }
+  if (watcher.start_id === watcher.end_id) {
+    throw invalidParam("tool_watcher", "tool_watcher.start_id and end_id must be different token IDs", watcher);
+  }
+  for (const key of ["start_id", "end_id"] as const) {
+    if (watcher[key] >= vocabSize) {
+      throw new HttpError(
+        ERRORS.requestTokenOutOfVocab,
+        `tool_watcher.${key} ${watcher[key]} is outside the vocabulary (valid IDs are 0 to ${vocabSize - 1})`,
+        { param: `tool_watcher.${key}`, value: watcher[key] },
+      );
+    }
+  }
+  return { startId: watcher.start_id, endId: watcher.end_id };
 }
 
 /**

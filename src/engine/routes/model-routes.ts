@@ -7,7 +7,7 @@ import type { EngineState, ReadyEngine } from "../engine-state.js";
 export const MAP_PATH_PREFIX = "/.well-known/codec/maps/";
 
 /** The discovery headers for Codec JSON documents: cacheable and readable from browsers. */
-const WELL_KNOWN_HEADERS = {
+export const WELL_KNOWN_HEADERS = {
   "Access-Control-Allow-Origin": "*",
   "Cache-Control": "public, max-age=300, stale-while-revalidate=86400",
 };
@@ -78,7 +78,7 @@ function modelCard(engine: ReadyEngine, startedAt: number) {
       map_id: map.id,
       map_hash: map.hash,
       map_url: `${MAP_PATH_PREFIX}${map.id}.json`,
-      stream_formats: ["json", "msgpack", "protobuf"],
+      stream_formats: ["json", "msgpack", "protobuf", "msgpack-delta"],
     },
   };
 }

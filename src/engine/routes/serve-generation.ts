@@ -6,13 +6,18 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { toErrorEnvelope } from "../../http/envelope.js";
 import { streamFailed } from "../../http/log-events.js";
 import { newId } from "../../http/request-id.js";
+import { CODEC_ZSTD_DICT_HEADER } from "../../protocol/content-encoding.js";
+import { createBodyCompressor, type BodyCompressor } from "../compression/body-compressor.js";
+import { chooseContentCoding } from "../compression/negotiate.js";
+import { filterCodecHeaders, isOlderThan, type ClientVersion } from "../codec-version.js";
 import type { ReadyEngine } from "../engine-state.js";
 import { generate, type GenerationResult } from "../generate.js";
 import { generationFailed, generationFinished } from "../log-events.js";
-import { CodecFrameEncoder } from "../output/codec-frame-encoder.js";
+import { CodecFrameEncoder, wireModeOf } from "../output/codec-frame-encoder.js";
 import { chatCompletionBody, completionBody } from "../output/json-bodies.js";
 import { ChatSseEncoder, CompletionSseEncoder } from "../output/sse-encoders.js";
 import type { BodyChunk, ResponseIdentity, StreamEncoder } from "../output/stream-encoder.js";
+import { ToolCallDetector } from "../output/tool-call-detector.js";
 import type { GenerationRequest } from "../requests/generation-request.js";
 
 /** The two OpenAI generation endpoints. */
@@ -29,6 +34,7 @@ export async function serveGeneration(
   engine: ReadyEngine,
   generation: GenerationRequest,
   kind: GenerationKind,
+  client: ClientVersion,
 ): Promise<void> {
   const disconnected = abortOnDisconnect(reply.raw);
   const sequence = await engine.pool.acquire(disconnected);
@@ -49,8 +55,9 @@ export async function serveGeneration(
     };
 
     if (generation.stream) {
-      const encoder = createStreamEncoder(kind, generation, identity);
-      await streamResponse(request, reply, encoder, tokens, disconnected, generation.format);
+      const encoder = createStreamEncoder(engine, kind, generation, identity);
+      const compression = chooseCompression(request, engine, generation, client);
+      await streamResponse(request, reply, encoder, compression, tokens, disconnected, generation.format);
     } else {
       await sendJsonResponse(reply, kind, identity, tokens);
     }
@@ -62,11 +69,21 @@ export async function serveGeneration(
 }
 
 function createStreamEncoder(
+  engine: ReadyEngine,
   kind: GenerationKind,
   generation: GenerationRequest,
   identity: ResponseIdentity,
 ): StreamEncoder {
-  if (generation.format !== "json") return new CodecFrameEncoder(generation.format);
+  if (generation.format !== "json") {
+    const watcher = generation.toolWatcher;
+    const detector =
+      watcher === undefined
+        ? undefined
+        : new ToolCallDetector(watcher.startId, watcher.endId, (ids) =>
+            engine.host.createDetokenizer().render(ids, { partial: false }),
+          );
+    return new CodecFrameEncoder(generation.format, detector);
+  }
   if (kind === "chat") return new ChatSseEncoder(identity, generation.includeUsage);
   return new CompletionSseEncoder(identity, generation.includeUsage);
 }
@@ -93,10 +110,45 @@ async function sendJsonResponse(
   await reply.type("application/json").send(body);
 }
 
+/** The content coding of one binary response, with the headers that announce it. */
+interface Compression {
+  compressor: BodyCompressor | undefined;
+  headers: Record<string, string>;
+}
+
+/**
+ * Picks the response's content coding from `Accept-Encoding`. Only binary Codec streams are
+ * compressed: SSE and JSON stay identity, as on the upstream Codec engines. zstd needs a
+ * dictionary for the wire mode and a client of version 0.2 or newer. It is not offered to
+ * browsers (requests with `Sec-Fetch-Dest`, which Node's fetch does not send), because their
+ * network stack decodes zstd itself, without the dictionary, and would fail.
+ */
+function chooseCompression(
+  request: FastifyRequest,
+  engine: ReadyEngine,
+  generation: GenerationRequest,
+  client: ClientVersion,
+): Compression {
+  if (generation.format === "json") return { compressor: undefined, headers: {} };
+
+  const dictionary = engine.codec.dictionaries.forFormat(wireModeOf(generation.format));
+  const fromBrowser = request.headers["sec-fetch-dest"] !== undefined;
+  // Codec-Zstd-Dict dates from 0.2, so an older client would get zstd without its dictionary name.
+  const knowsDictHeader = !isOlderThan(client, [0, 2]);
+  const zstdAvailable = dictionary !== undefined && !fromBrowser && knowsDictHeader;
+  const coding = chooseContentCoding(request.headers["accept-encoding"], zstdAvailable);
+  if (coding === "identity") return { compressor: undefined, headers: {} };
+
+  const headers: Record<string, string> = { "Content-Encoding": coding };
+  if (coding === "zstd" && dictionary !== undefined) headers[CODEC_ZSTD_DICT_HEADER] = dictionary.hash;
+  return { compressor: createBodyCompressor(coding, dictionary?.parsed), headers: filterCodecHeaders(headers, client) };
+}
+
 async function streamResponse(
   request: FastifyRequest,
   reply: FastifyReply,
   encoder: StreamEncoder,
+  compression: Compression,
   tokens: TokenStream,
   disconnected: AbortSignal,
   format: string,
@@ -107,27 +159,47 @@ async function streamResponse(
     ...(reply.getHeaders() as Record<string, string>),
     "Content-Type": encoder.contentType,
     ...encoder.headers,
+    ...compression.headers,
   });
   // Send the headers now, so clients see the response start before the first token.
   response.flushHeaders();
 
+  const compressor = compression.compressor;
+  // Every chunk is compressed and flushed on its own, so compression never delays a frame.
+  const send = async (chunk: BodyChunk | undefined) => {
+    if (chunk === undefined) return;
+    const bytes = compressor === undefined ? chunk : await compressor.push(toBytes(chunk));
+    await write(response, bytes, disconnected);
+  };
+
   try {
-    await write(response, encoder.open(), disconnected);
+    await send(encoder.open());
     let step = await tokens.next();
     while (step.done !== true) {
-      await write(response, encoder.chunk(step.value), disconnected);
+      await send(encoder.chunk(step.value));
       step = await tokens.next();
     }
-    await write(response, encoder.close(step.value), disconnected);
+    await send(encoder.close(step.value));
+    if (compressor !== undefined) await write(response, await compressor.finish(), disconnected);
   } catch (error) {
     if (disconnected.aborted) return;
 
     generationFailed(request.log, { format }, error);
     streamFailed(request.log, { format }, error);
-    await write(response, encoder.fail(toErrorEnvelope(error, "engine")), disconnected).catch(() => undefined);
+    try {
+      await send(encoder.fail(toErrorEnvelope(error, "engine")));
+      if (compressor !== undefined) await write(response, await compressor.finish(), disconnected);
+    } catch {
+      // The client gets a truncated stream, and the failure is already logged.
+    }
   } finally {
+    compressor?.destroy();
     if (!response.destroyed) response.end();
   }
+}
+
+function toBytes(chunk: BodyChunk): Uint8Array {
+  return typeof chunk === "string" ? Buffer.from(chunk) : chunk;
 }
 
 /** Writes a chunk, waiting for the socket to drain so a slow client cannot grow memory. */

