@@ -125,7 +125,7 @@ describe("admin load and stop", () => {
     const { lines } = await json(response);
     assert.ok(lines.length > 0);
     for (const line of lines) assert.equal(line.pid, status.pid);
-    assert.ok(lines.some((line: { line: string }) => line.line.includes("engine.model_loaded")));
+    assert.ok(lines.some((line: { line: string }) => line.line.includes('"name":"engine"')));
   });
 
   test("followed logs stream new lines", async () => {
@@ -139,6 +139,40 @@ describe("admin load and stop", () => {
     assert.match(new TextDecoder().decode(first.value), /^event: line\ndata: \{"pid":\d+/);
     controller.abort();
     assert.equal((await load).status, 200);
+  });
+
+  test("background load runs as a job", async () => {
+    const response = await postJson(`${server.baseUrl}/admin/load`, { name: "model-a", background: true });
+    assert.equal(response.status, 202);
+    const { job_id: jobId, status_url: statusUrl } = await json(response);
+    assert.match(jobId, /^job-/);
+    assert.equal(statusUrl, `/admin/jobs/${jobId}`);
+
+    let job = await json(await fetch(`${server.baseUrl}${statusUrl}`));
+    assert.equal(job.kind, "load");
+    assert.equal(job.target, "model-a");
+    while (job.state === "queued" || job.state === "running") {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      job = await json(await fetch(`${server.baseUrl}${statusUrl}`));
+    }
+    assert.equal(job.state, "succeeded");
+    assert.equal(job.result.name, "model-a");
+    assert.equal(typeof job.result.pid, "number");
+    assert.equal((await json(await fetch(`${server.baseUrl}/v1/models`))).data[0].id, "model-a");
+  });
+
+  test("background load conflicts at once", async () => {
+    const first = await postJson(`${server.baseUrl}/admin/load`, { name: "model-b", background: true });
+    assert.equal(first.status, 202);
+    const second = await postJson(`${server.baseUrl}/admin/load`, { name: "model-a", background: true });
+    assert.equal(second.status, 409);
+    const { job_id: jobId } = await json(first);
+    let job = await json(await fetch(`${server.baseUrl}/admin/jobs/${jobId}`));
+    while (job.state === "queued" || job.state === "running") {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      job = await json(await fetch(`${server.baseUrl}/admin/jobs/${jobId}`));
+    }
+    assert.equal(job.state, "succeeded");
   });
 
   test("stop cancels a load in progress", async () => {

@@ -474,7 +474,8 @@ function loadFailureMessage(
   return `loading ${model} failed, and ${after}: ${detail}`;
 }
 
-function operationConflict(running: RunningOperation): HttpError {
+/** Builds the 409 that names the operation under way. */
+export function operationConflict(running: RunningOperation): HttpError {
   const descriptions = { restart: "a restart after a crash", stop: "a stop", load: "a load" } as const;
   const what = descriptions[running.kind];
   const of = running.model === undefined ? "" : ` of ${running.model}`;

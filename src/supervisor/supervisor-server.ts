@@ -149,6 +149,7 @@ export async function startSupervisor(
     modelsDir: options.modelsDir,
     allowRemoteLoad: options.allowRemoteLoad,
     defaultArgs: options.backendArgs,
+    jobs: registry.jobs,
   });
   registerAdminRoutes(app, backend, { version: VERSION, modelsDir: options.modelsDir });
   registerEventRoutes(app, events, { log });

@@ -28,6 +28,11 @@ export interface JobSpec {
   /** Shown in the job snapshot; must not contain secrets. */
   params: Record<string, unknown>;
   run(context: JobContext): Promise<Record<string, unknown>>;
+  /**
+   * Starts the job at once, outside the concurrency limit. For short control operations,
+   * such as a model load, that must not wait behind downloads.
+   */
+  unlimited?: boolean;
 }
 
 /** A created job: its current snapshot, and a promise of the final one. */
@@ -101,12 +106,16 @@ export class JobStore {
     this.#options = { concurrency: 2, retainFinished: 100, progressIntervalMs: 250, ...options };
   }
 
-  /** Creates a job in `queued` and starts it as soon as a slot is free. */
+  /** Creates a job in `queued` and starts it as soon as a slot is free (at once when `unlimited`). */
   create(spec: JobSpec): JobHandle {
     const job = new Job(spec);
     this.#jobs.set(job.id, job);
-    this.#queue.push(job);
     this.#publish("job.queued", job);
+    if (spec.unlimited === true) {
+      void this.#run(job, false);
+      return job;
+    }
+    this.#queue.push(job);
     this.#startQueued();
     return job;
   }
@@ -177,8 +186,8 @@ export class JobStore {
     }
   }
 
-  async #run(job: Job): Promise<void> {
-    this.#running++;
+  async #run(job: Job, counted = true): Promise<void> {
+    if (counted) this.#running++;
     job.state = "running";
     job.startedAt = new Date();
     this.#publish("job.started", job);
@@ -201,7 +210,7 @@ export class JobStore {
         this.#finish(job, "failed", error);
       }
     } finally {
-      this.#running--;
+      if (counted) this.#running--;
       this.#startQueued();
     }
   }

@@ -4,7 +4,8 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 
 import { ERRORS, HttpError } from "../../http/errors.js";
-import { LoadFailedError, type BackendManager } from "../backend-manager.js";
+import { LoadFailedError, operationConflict, type BackendManager } from "../backend-manager.js";
+import type { JobStore } from "../jobs/job-store.js";
 import { checkExtraArgs, resolveLoadTarget, type LoadTargetOptions } from "../load-target.js";
 import type { LogLine, LogRing } from "../log-ring.js";
 import { SWAP_MODES } from "../lifecycle/swap-plan.js";
@@ -15,6 +16,8 @@ export interface LifecycleRouteOptions extends LoadTargetOptions {
   logRing: LogRing;
   /** Arguments used when a load names no `extra_args`. */
   defaultArgs: readonly string[];
+  /** Where background loads run, so `GET /admin/jobs/{id}` reports them. */
+  jobs: JobStore;
 }
 
 const loadSchema = z.object({
@@ -22,6 +25,7 @@ const loadSchema = z.object({
   extra_args: z.array(z.string(), { error: "extra_args must be an array of strings" }).nullish(),
   allow_remote: z.boolean().nullish(),
   mode: z.enum(SWAP_MODES as ["restart", "overlap"]).nullish(),
+  background: z.boolean().nullish(),
 });
 
 /** Lines `/admin/logs` returns when the request names no `tail`. */
@@ -35,18 +39,37 @@ export function registerLifecycleRoutes(app: FastifyInstance, options: Lifecycle
     for (const response of followers) response.end();
   });
 
-  app.post("/admin/load", async (request) => {
+  app.post("/admin/load", async (request, reply) => {
     const body = parseLoadBody(request.body);
     const args = body.extra_args ?? options.defaultArgs;
     checkExtraArgs(args);
     const target = await resolveLoadTarget(body.name, body.allow_remote ?? false, options);
+    const running = backend.operation;
+    if (running !== undefined) throw operationConflict(running);
 
-    try {
-      const loaded = await backend.load(target.model, args, { mode: body.mode ?? undefined, servedName: target.servedName });
-      return { loaded: target.model, name: body.name, pid: loaded.pid, state: backend.state, args: loaded.args };
-    } catch (error) {
-      throw loadError(error);
-    }
+    const load = async () => {
+      try {
+        const loaded = await backend.load(target.model, args, { mode: body.mode ?? undefined, servedName: target.servedName });
+        return { loaded: target.model, name: body.name, pid: loaded.pid, state: backend.state, args: loaded.args };
+      } catch (error) {
+        throw loadError(error);
+      }
+    };
+    if (body.background !== true) return load();
+
+    // A background load is a job: GET /admin/jobs/{id} and /admin/events follow it, and
+    // cancelling the job stops the backend as POST /admin/stop would.
+    const job = options.jobs.create({
+      kind: "load",
+      target: body.name,
+      params: { name: body.name, mode: body.mode ?? null, allow_remote: body.allow_remote ?? false },
+      unlimited: true,
+      run: async ({ signal }) => {
+        signal.addEventListener("abort", () => void backend.stop(), { once: true });
+        return load();
+      },
+    });
+    return reply.code(202).send({ job_id: job.id, status_url: `/admin/jobs/${job.id}` });
   });
 
   app.post("/admin/stop", async () => {
