@@ -47,6 +47,7 @@ async function main(flags: Flags): Promise<void> {
       deploymentId: undefined,
       docsUrl: undefined,
       zstdDictionaryPaths: { msgpack: undefined, protobuf: undefined },
+      compressionFlushMs: 0,
     },
   }, createLogger("engine", "warn"));
   await engine.loaded;

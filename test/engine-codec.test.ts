@@ -16,6 +16,7 @@ const OFF: CodecServerConfig = {
   deploymentId: undefined,
   docsUrl: undefined,
   zstdDictionaryPaths: { msgpack: undefined, protobuf: undefined },
+  compressionFlushMs: 20,
 };
 
 function hex(text: string): Uint8Array {

@@ -61,13 +61,26 @@ async function measureRaw(baseUrl: string, format: string, encoding: string): Pr
   };
 }
 
+/** Flush windows compared: every frame on its own, and the default window. */
+const FLUSH_WINDOWS_MS = [0, 20];
+
 /**
- * Measures wire bytes per token and time to first byte for each binary format and content
- * coding, with the compressor flushed after every frame. It also reports what the same body
+ * Measures wire bytes per token and time to first byte for each binary format, content
+ * coding and flush window (`CODEC_COMPRESSION_FLUSH_MS`). It also reports what the same body
  * costs compressed in one piece, which a buffering compressor approaches by delaying frames.
  */
 export async function measureCompression(modelPath: string, dictionaryPaths: Record<string, string>): Promise<string> {
-  const engine = await startBenchEngine(modelPath, ["--threads", "1"]);
+  const rows: string[] = [];
+  for (const flushMs of FLUSH_WINDOWS_MS) rows.push(...(await measureWindow(modelPath, dictionaryPaths, flushMs)));
+  return [
+    `| flush window (ms) | format | Content-Encoding | bytes for ${TOKENS} tokens | bytes per token | time to first byte (ms, median of ${RUNS}) | bytes per token, whole body compressed at once |`,
+    "|---|---|---|---|---|---|---|",
+    ...rows,
+  ].join("\n");
+}
+
+async function measureWindow(modelPath: string, dictionaryPaths: Record<string, string>, flushMs: number): Promise<string[]> {
+  const engine = await startBenchEngine(modelPath, ["--threads", "1"], { CODEC_COMPRESSION_FLUSH_MS: String(flushMs) });
   try {
     const rows: string[] = [];
     for (const format of FORMATS) {
@@ -84,15 +97,11 @@ export async function measureCompression(modelPath: string, dictionaryPaths: Rec
         const ttfb = median(runs.map((run) => run.firstByteMs));
         const whole = wholeBodyBytes(identityBody, encoding, dictionaryPaths[format]);
         rows.push(
-          `| ${format} | ${encoding} | ${measured.bytes} | ${(measured.bytes / TOKENS).toFixed(2)} | ${ttfb.toFixed(1)} | ${(whole / TOKENS).toFixed(2)} |`,
+          `| ${flushMs} | ${format} | ${encoding} | ${measured.bytes} | ${(measured.bytes / TOKENS).toFixed(2)} | ${ttfb.toFixed(1)} | ${(whole / TOKENS).toFixed(2)} |`,
         );
       }
     }
-    return [
-      `| format | Content-Encoding | bytes for ${TOKENS} tokens | bytes per token | time to first byte (ms, median of ${RUNS}) | bytes per token, whole body compressed at once |`,
-      "|---|---|---|---|---|---|",
-      ...rows,
-    ].join("\n");
+    return rows;
   } finally {
     await engine.stop();
   }

@@ -14,11 +14,11 @@ export interface BenchEngine {
 }
 
 /** Starts `codec-serve engine` with `args` on a free port and waits until the model is loaded. */
-export async function startBenchEngine(modelPath: string, args: string[]): Promise<BenchEngine> {
+export async function startBenchEngine(modelPath: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<BenchEngine> {
   const child = spawn(
     process.execPath,
     [CLI_ENTRY, "engine", "--model", modelPath, "--port", "0", "--log-level", "info", "--gpu", "cpu", ...args],
-    { stdio: ["ignore", "pipe", "inherit"] },
+    { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...env } },
   );
   const port = await new Promise<number>((resolve, reject) => {
     let listeningPort: number | undefined;

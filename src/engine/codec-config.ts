@@ -19,15 +19,23 @@ export interface CodecServerConfig {
   docsUrl: string | undefined;
   /** Operator dictionaries that replace the shipped ones, per wire mode. */
   zstdDictionaryPaths: { msgpack: string | undefined; protobuf: string | undefined };
+  /**
+   * Milliseconds within which compressed Codec frames are flushed together; the first frame
+   * after a pause is always flushed at once. 0 flushes every frame on its own.
+   */
+  compressionFlushMs: number;
 }
+
+/** Default flush window: at most this much added latency per token, in exchange for smaller streams. */
+export const DEFAULT_COMPRESSION_FLUSH_MS = 20;
 
 const MODES: readonly VersionPolicyMode[] = ["off", "advisory", "strict"];
 
 /**
  * Reads the Codec settings: `CODEC_VERSION_POLICY` (`off`, `advisory` or `strict`, default `off`),
  * `CODEC_MIN_CLIENT_VERSION` (default `0.4`), `CODEC_REQUIRED_FEATURES` (comma-separated),
- * `CODEC_DEPLOYMENT_ID`, `CODEC_VERSION_DOCS_URL`, `CODEC_ZSTD_DICT_MSGPACK_PATH` and
- * `CODEC_ZSTD_DICT_PROTOBUF_PATH`.
+ * `CODEC_DEPLOYMENT_ID`, `CODEC_VERSION_DOCS_URL`, `CODEC_ZSTD_DICT_MSGPACK_PATH`,
+ * `CODEC_ZSTD_DICT_PROTOBUF_PATH` and `CODEC_COMPRESSION_FLUSH_MS` (default 20).
  *
  * @throws Error naming the variable when a value is invalid
  */
@@ -53,7 +61,17 @@ export function codecConfigFromEnv(env: NodeJS.ProcessEnv): CodecServerConfig {
       msgpack: nonEmpty(env.CODEC_ZSTD_DICT_MSGPACK_PATH),
       protobuf: nonEmpty(env.CODEC_ZSTD_DICT_PROTOBUF_PATH),
     },
+    compressionFlushMs: parseFlushMs(env.CODEC_COMPRESSION_FLUSH_MS),
   };
+}
+
+function parseFlushMs(value: string | undefined): number {
+  if (value === undefined || value.trim() === "") return DEFAULT_COMPRESSION_FLUSH_MS;
+  const number = Number(value);
+  if (!Number.isFinite(number) || number < 0 || number > 10_000) {
+    throw new Error(`CODEC_COMPRESSION_FLUSH_MS must be a number of milliseconds from 0 to 10000, got '${value}'`);
+  }
+  return number;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

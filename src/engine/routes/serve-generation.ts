@@ -8,6 +8,7 @@ import { streamFailed } from "../../http/log-events.js";
 import { newId } from "../../http/request-id.js";
 import { CODEC_ZSTD_DICT_HEADER } from "../../protocol/content-encoding.js";
 import { createBodyCompressor, type BodyCompressor } from "../compression/body-compressor.js";
+import { FlushWindow } from "../compression/flush-window.js";
 import { chooseContentCoding } from "../compression/negotiate.js";
 import { filterCodecHeaders, isOlderThan, type ClientVersion } from "../codec-version.js";
 import type { ReadyEngine } from "../engine-state.js";
@@ -114,6 +115,8 @@ async function sendJsonResponse(
 interface Compression {
   compressor: BodyCompressor | undefined;
   headers: Record<string, string>;
+  /** See FlushWindow: frames closer together than this are flushed together. */
+  flushIntervalMs: number;
 }
 
 /**
@@ -129,7 +132,8 @@ function chooseCompression(
   generation: GenerationRequest,
   client: ClientVersion,
 ): Compression {
-  if (generation.format === "json") return { compressor: undefined, headers: {} };
+  const flushIntervalMs = engine.codec.config.compressionFlushMs;
+  if (generation.format === "json") return { compressor: undefined, headers: {}, flushIntervalMs };
 
   const dictionary = engine.codec.dictionaries.forFormat(wireModeOf(generation.format));
   const fromBrowser = request.headers["sec-fetch-dest"] !== undefined;
@@ -137,11 +141,15 @@ function chooseCompression(
   const knowsDictHeader = !isOlderThan(client, [0, 2]);
   const zstdAvailable = dictionary !== undefined && !fromBrowser && knowsDictHeader;
   const coding = chooseContentCoding(request.headers["accept-encoding"], zstdAvailable);
-  if (coding === "identity") return { compressor: undefined, headers: {} };
+  if (coding === "identity") return { compressor: undefined, headers: {}, flushIntervalMs };
 
   const headers: Record<string, string> = { "Content-Encoding": coding };
   if (coding === "zstd" && dictionary !== undefined) headers[CODEC_ZSTD_DICT_HEADER] = dictionary.hash;
-  return { compressor: createBodyCompressor(coding, dictionary?.parsed), headers: filterCodecHeaders(headers, client) };
+  return {
+    compressor: createBodyCompressor(coding, dictionary?.parsed),
+    headers: filterCodecHeaders(headers, client),
+    flushIntervalMs,
+  };
 }
 
 async function streamResponse(
@@ -165,11 +173,14 @@ async function streamResponse(
   response.flushHeaders();
 
   const compressor = compression.compressor;
-  // Every chunk is compressed and flushed on its own, so compression never delays a frame.
+  const window =
+    compressor === undefined
+      ? undefined
+      : new FlushWindow(compressor, (bytes) => write(response, bytes, disconnected), compression.flushIntervalMs);
   const send = async (chunk: BodyChunk | undefined) => {
     if (chunk === undefined) return;
-    const bytes = compressor === undefined ? chunk : await compressor.push(toBytes(chunk));
-    await write(response, bytes, disconnected);
+    if (window === undefined) await write(response, chunk, disconnected);
+    else await window.send(toBytes(chunk));
   };
 
   try {
@@ -180,7 +191,7 @@ async function streamResponse(
       step = await tokens.next();
     }
     await send(encoder.close(step.value));
-    if (compressor !== undefined) await write(response, await compressor.finish(), disconnected);
+    await window?.finish();
   } catch (error) {
     if (disconnected.aborted) return;
 
@@ -188,11 +199,12 @@ async function streamResponse(
     streamFailed(request.log, { format }, error);
     try {
       await send(encoder.fail(toErrorEnvelope(error, "engine")));
-      if (compressor !== undefined) await write(response, await compressor.finish(), disconnected);
+      await window?.finish();
     } catch {
       // The client gets a truncated stream, and the failure is already logged.
     }
   } finally {
+    window?.cancel();
     compressor?.destroy();
     if (!response.destroyed) response.end();
   }
