@@ -271,6 +271,19 @@ describe("authentication", () => {
     assert.equal(right.status, 200);
   });
 
+  test("encoded admin paths need the token", async () => {
+    for (const path of ["/%61dmin/status", "/%61%64%6d%69%6e/status", "/admin%2Fstatus", "/%2561dmin/status"]) {
+      const response = await server.supervisor.app.inject({ method: "GET", url: path });
+      assert.equal(response.statusCode, 401, path);
+    }
+    const load = await server.supervisor.app.inject({
+      method: "POST",
+      url: "/%61dmin/load",
+      payload: { name: "/etc/hostname", allow_remote: true },
+    });
+    assert.equal(load.statusCode, 401);
+  });
+
   test("inference routes need a key", async () => {
     const missing = await fetch(`${server.baseUrl}/v1/models`);
     assert.equal(missing.status, 401);
@@ -301,9 +314,11 @@ describe("authentication", () => {
   test("admin needs loopback without a token", async () => {
     const open = await startTestSupervisor({ initialModel: "none" });
     try {
-      const remote = await open.supervisor.app.inject({ method: "GET", url: "/admin/status", remoteAddress: "192.0.2.10" });
-      assert.equal(remote.statusCode, 403);
-      assert.equal(remote.json().error.code, "CODEC_ERR_AUTH_ADMIN_LOOPBACK_ONLY");
+      for (const url of ["/admin/status", "/%61dmin/status", "/admin/%73tatus"]) {
+        const remote = await open.supervisor.app.inject({ method: "GET", url, remoteAddress: "192.0.2.10" });
+        assert.equal(remote.statusCode, 403, url);
+        assert.equal(remote.json().error.code, "CODEC_ERR_AUTH_ADMIN_LOOPBACK_ONLY");
+      }
       const local = await open.supervisor.app.inject({ method: "GET", url: "/admin/status", remoteAddress: "::ffff:127.0.0.1" });
       assert.equal(local.statusCode, 200);
       const inference = await open.supervisor.app.inject({ method: "GET", url: "/health", remoteAddress: "192.0.2.10" });

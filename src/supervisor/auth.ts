@@ -17,6 +17,20 @@ function isPublic(path: string): boolean {
   return path === "/health" || path.startsWith("/.well-known/codec/");
 }
 
+function isAdminPath(path: string): boolean {
+  return path === "/admin" || path.startsWith("/admin/");
+}
+
+/** The URL's path with percent-escapes decoded; an undecodable path is kept as it is. */
+function decodedPath(url: string): string {
+  const path = url.split("?", 1)[0]!;
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
+}
+
 /**
  * Guards every route. Admin routes need the admin token, or a loopback client when no token
  * is configured. Inference routes need an API key (or the admin token) when keys are
@@ -27,10 +41,14 @@ export function installAuth(app: FastifyInstance, options: AuthOptions): void {
   const inferenceDigests = [...options.apiKeys.map(digest), ...adminDigests];
 
   app.addHook("onRequest", async (request) => {
-    const path = request.url.split("?", 1)[0]!;
-    if (isPublic(path)) return;
+    const path = decodedPath(request.url);
+    // The router matches percent-decoded paths (`/%61dmin` reaches `/admin`), so the decision
+    // uses the route that matched and the decoded path, never the raw URL alone.
+    const route = request.routeOptions.url ?? "";
+    const admin = isAdminPath(route) || isAdminPath(path);
+    if (!admin && (route === "/health" || isPublic(path))) return;
 
-    if (path === "/admin" || path.startsWith("/admin/")) {
+    if (admin) {
       if (adminDigests.length === 0) {
         if (!isLoopback(request.socket.remoteAddress)) {
           throw new HttpError(
