@@ -46,6 +46,11 @@ describe("backend command lines", () => {
       "--host", "127.0.0.1", "--port", "30000", "--model", "/models/q/model.gguf", "--alias", "q", "-c", "4096",
     ]);
     assert.deepEqual(kind.commandLine({ ...spec, model: "./relative:odd.gguf", extraArgs: [] }).args.slice(4), ["--model", "./relative:odd.gguf"]);
+    assert.deepEqual(kind.commandLine({ ...spec, model: "Qwen/Qwen2.5-0.5B-Instruct-GGUF", extraArgs: [] }).args.slice(4), [
+      "-hf",
+      "Qwen/Qwen2.5-0.5B-Instruct-GGUF",
+    ]);
+    assert.deepEqual(kind.commandLine({ ...spec, model: "models/x.gguf", extraArgs: [] }).args.slice(4), ["--model", "models/x.gguf"]);
   });
 
   test("embedded engine gets instance id and served name", () => {
@@ -53,7 +58,7 @@ describe("backend command lines", () => {
     assert.equal(line.command, process.execPath);
     const args = line.args.slice(line.args.indexOf("engine"));
     assert.deepEqual(args, [
-      "engine", "--model", "/m.gguf", "--host", "127.0.0.1", "--port", "30000", "--instance-id", "abc",
+      "engine", "--model", "/m.gguf", "--host", "127.0.0.1", "--port", "30000", "--instance-id", "abc", "--exit-with-stdin",
       "--served-model-name", "m", "--threads", "2",
     ]);
   });

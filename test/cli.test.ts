@@ -76,3 +76,29 @@ test("complete against no server fails cleanly", async () => {
   assert.equal(result.code, 1);
   assert.match(result.stderr, /^codec-serve: /);
 });
+
+test("engine exits with its killed supervisor", async () => {
+  const cacheHome = await mkdtemp(join(tmpdir(), "codec-serve-orphan-"));
+  const server = await startServeProcess(["--port", "0", "--backend-port", "0", "--data-dir", join(cacheHome, "data")], {
+    CODEC_BACKEND_ARGS: "--threads 1 --ctx-size 512 --parallel 1 --gpu cpu --log-level warn",
+  });
+  try {
+    await waitFor(() => server.events.some((event) => event.event === "backend.ready"), 60_000, "the engine to become ready");
+    const status = (await (await fetch(`${server.baseUrl}/admin/status`)).json()) as { pid: number };
+    server.child.kill("SIGKILL");
+    // The engine notices that its stdin pipe closed and stops; it must not keep the port.
+    await waitFor(() => !isAlive(status.pid), 15_000, "the engine to exit");
+  } finally {
+    server.child.kill("SIGKILL");
+    await rm(cacheHome, { recursive: true, force: true });
+  }
+});
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

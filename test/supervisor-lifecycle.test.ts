@@ -6,6 +6,7 @@ import { test } from "node:test";
 import { decodeStream } from "../src/protocol/decode-stream.js";
 import type { CodecFrame } from "../src/protocol/frame.js";
 import { postJson } from "./helpers/http.js";
+import { addDemoModel } from "./helpers/registry-models.js";
 import { captureLog } from "./helpers/log-capture.js";
 import { startTestSupervisor } from "./helpers/test-supervisor.js";
 
@@ -96,4 +97,29 @@ test("killed engine ends streams and restarts", async (t) => {
   assert.notEqual(status.pid, pid);
   assert.match(status.last_error, /exited unexpectedly with signal SIGKILL/);
   assert.ok(log.events.some((event) => event.event === "backend.restart_scheduled"));
+});
+
+test("restart swap ends open streams cleanly", async (t) => {
+  const server = await startTestSupervisor({ initialModel: "model-a", drainTimeoutMs: 300 }, undefined, async (modelsDir) => {
+    await addDemoModel(modelsDir, "model-a", 42);
+    await addDemoModel(modelsDir, "model-b", 43);
+  });
+  t.after(() => server.close());
+  await server.supervisor.initialLoad;
+
+  const response = await postJson(
+    `${server.baseUrl}/v1/completions`,
+    { prompt: "x", max_tokens: 480, ignore_eos: true, stream_format: "msgpack" },
+    { "Accept-Encoding": "identity" },
+  );
+  const frames: CodecFrame[] = [];
+  let load: Promise<Response> | undefined;
+  for await (const frame of decodeStream(response.body!, "msgpack")) {
+    frames.push(frame);
+    if (frames.length === 1) load = postJson(`${server.baseUrl}/admin/load`, { name: "model-b" });
+  }
+  // Whether the stream finished within the drain time or was stopped after it, it ends with
+  // a terminal frame from the engine, never with the proxy's error frame.
+  assert.ok(["length", "abort"].includes(frames.at(-1)!.finish_reason!), frames.at(-1)!.finish_reason);
+  assert.equal((await load!).status, 200);
 });

@@ -49,6 +49,11 @@ export function completeCommand(): Command {
       const finishReason = await complete(prompt, flags, (text) => process.stdout.write(text));
       process.stdout.write("\n");
       process.stderr.write(`[finish_reason: ${finishReason}]\n`);
+      // The server ends a stream it could not finish with the reason "error"; scripts must see that.
+      if (finishReason === "error") {
+        process.stderr.write("codec-serve: the stream ended with an error; see the server's logs\n");
+        process.exitCode = 1;
+      }
     });
 }
 

@@ -37,6 +37,7 @@ export function engineCommand(): Command {
     .addOption(new Option("--gpu <backend>", "GPU backend").choices(GPU_CHOICES).env("CODEC_ENGINE_GPU").default("auto"))
     .addOption(new Option("--gpu-layers <number>", "layers to offload to the GPU").argParser(parseNonNegativeInteger))
     .addOption(new Option("--instance-id <id>", "value /health echoes, so the supervisor can recognise this engine").hideHelp())
+    .addOption(new Option("--exit-with-stdin", "stop when stdin closes (the supervisor holds it open)").hideHelp())
     .addOption(new Option("--log-level <level>", "log level").argParser(oneOf(LOG_LEVELS)).env("CODEC_LOG_LEVEL").default("info"))
     .action(async (flags: Record<string, unknown>) => {
       // Loaded here, not at the top, so other commands do not pay for importing llama.cpp.
@@ -60,5 +61,6 @@ function engineOptionsFromFlags(flags: Record<string, unknown>): EngineOptions {
     gpuLayers: flags.gpuLayers as number | undefined,
     logLevel: flags.logLevel as EngineOptions["logLevel"],
     instanceId: flags.instanceId as string | undefined,
+    exitWithStdin: flags.exitWithStdin === true,
   };
 }

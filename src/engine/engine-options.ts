@@ -35,6 +35,11 @@ export interface EngineOptions {
   codec?: CodecServerConfig;
   /** Echoed by `/health`; set by the supervisor to recognise its own engine. */
   instanceId?: string | undefined;
+  /**
+   * Stop when stdin closes. The supervisor keeps a pipe to the engine's stdin open, so an
+   * engine whose supervisor was killed (even with SIGKILL) does not live on and hold the port.
+   */
+  exitWithStdin?: boolean;
 }
 
 /** Defaults for every option except the model path. */

@@ -52,6 +52,7 @@ export async function startEngine(options: EngineOptions, log: Logger = createLo
         pool: new SequencePool(loadedHost.context, options.maxQueue),
         template,
         codec: { config: codecConfig, dictionaries: loadedHost.dictionaries },
+        stopping: state.stopping,
       });
     },
     (error: unknown) => {
@@ -64,6 +65,8 @@ export async function startEngine(options: EngineOptions, log: Logger = createLo
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
+      // Supervisors drain requests before they signal the engine, so what still runs now is cut short.
+      state.stop();
       await closeApp(app, CLOSE_GRACE_MS);
       await loaded.catch(() => undefined);
       await host?.dispose();
@@ -98,6 +101,13 @@ export async function runEngineProcess(options: EngineOptions): Promise<void> {
   const engine = await startEngine(options, log);
 
   stopOnSignals(engine.close, (signal) => engineStopping(log, { signal }));
+  if (options.exitWithStdin === true) {
+    process.stdin.once("close", () => {
+      engineStopping(log, { signal: "stdin closed" });
+      void engine.close().then(() => process.exit(0));
+    });
+    process.stdin.resume();
+  }
 
   try {
     await engine.loaded;

@@ -11,6 +11,8 @@ export interface ReadyEngine {
   pool: SequencePool;
   template: ChatTemplate;
   codec: CodecRuntime;
+  /** Aborts when the engine stops; see `EngineState.stopping`. */
+  stopping: AbortSignal;
 }
 
 /** The Codec settings and zstd dictionaries of a ready engine. */
@@ -26,6 +28,20 @@ export type EnginePhase = "loading" | "ready" | "failed";
 export class EngineState {
   #phase: EnginePhase = "loading";
   #ready: ReadyEngine | undefined;
+  readonly #stopping = new AbortController();
+
+  /**
+   * Aborts when the engine stops: running generations end at once with finish reason
+   * `abort` and a normal terminal frame, instead of keeping the process alive.
+   */
+  get stopping(): AbortSignal {
+    return this.#stopping.signal;
+  }
+
+  /** Ends every running generation; called once when the engine is asked to stop. */
+  stop(): void {
+    this.#stopping.abort(new Error("the engine is stopping"));
+  }
 
   get phase(): EnginePhase {
     return this.#phase;

@@ -64,12 +64,14 @@ export function createApp(options: CreateAppOptions): FastifyInstance {
 const inFlightTrackers = new WeakMap<FastifyInstance, { inFlight: number }>();
 
 /**
- * Stops accepting connections, lets in-flight requests (including long streams) finish for
- * up to `graceMs`, then closes every remaining connection. `app.close()` alone waits for
+ * Stops accepting connections, runs `whileClosing` (for example, stopping what the in-flight
+ * requests wait on), lets in-flight requests (including long streams) finish for up to
+ * `graceMs`, then closes every remaining connection. `app.close()` alone waits for
  * connections that a client opened but never used, until Node's headers timeout.
  */
-export async function closeApp(app: FastifyInstance, graceMs: number): Promise<void> {
+export async function closeApp(app: FastifyInstance, graceMs: number, whileClosing?: () => Promise<unknown>): Promise<void> {
   const closing = app.close();
+  await whileClosing?.();
   const tracker = inFlightTrackers.get(app);
   const deadline = Date.now() + graceMs;
   while (tracker !== undefined && tracker.inFlight > 0 && Date.now() < deadline) {

@@ -31,6 +31,8 @@ export interface BackendKind {
   readonly echoesInstanceId: boolean;
   /** True when the model must be a local file or directory (the embedded engine needs a GGUF file). */
   readonly needsLocalModel: boolean;
+  /** True when a registry model is passed as its `.gguf` file rather than its directory. */
+  readonly loadsGgufFile: boolean;
   /** Builds the command line. The caller's extra arguments come last, so they override ours. */
   commandLine(spec: LaunchSpec): CommandLine;
 }
@@ -47,6 +49,7 @@ const embedded: BackendKind = {
   healthPath: "/health",
   echoesInstanceId: true,
   needsLocalModel: true,
+  loadsGgufFile: true,
   commandLine: (spec) => ({
     command: process.execPath,
     args: [
@@ -61,6 +64,7 @@ const embedded: BackendKind = {
       String(spec.port),
       "--instance-id",
       spec.instanceId,
+      "--exit-with-stdin",
       ...optional("--served-model-name", spec.servedName),
       ...spec.extraArgs,
     ],
@@ -74,6 +78,7 @@ function pythonEngine(name: BackendKindName, module: string, modelFlag: string):
     healthPath: "/health",
     echoesInstanceId: false,
     needsLocalModel: false,
+    loadsGgufFile: false,
     commandLine: (spec) => ({
       command: "python3",
       args: [
@@ -100,6 +105,7 @@ const llamacpp: BackendKind = {
   healthPath: "/health",
   echoesInstanceId: false,
   needsLocalModel: false,
+  loadsGgufFile: true,
   commandLine: (spec) => {
     const args = ["--host", spec.host, "--port", String(spec.port)];
     if (spec.model !== "") args.push(...(isHubGgufSpec(spec.model) ? ["-hf", spec.model] : ["--model", spec.model]));
@@ -107,9 +113,13 @@ const llamacpp: BackendKind = {
   },
 };
 
-/** `owner/repo:quant` is a Hugging Face GGUF spec for llama-server's `-hf`; paths are not. */
+/**
+ * `owner/repo` or `owner/repo:quant` is a Hugging Face spec for llama-server's `-hf` (which
+ * picks Q4_K_M when no quantisation is named); absolute, relative and `.gguf` paths are not.
+ */
 function isHubGgufSpec(model: string): boolean {
-  return model.includes("/") && model.includes(":") && !model.startsWith("/") && !model.startsWith(".");
+  if (model.startsWith("/") || model.startsWith(".") || model.toLowerCase().endsWith(".gguf")) return false;
+  return /^[^/\s]+\/[^/\s]+$/.test(model);
 }
 
 const KINDS: Readonly<Record<BackendKindName, BackendKind>> = { embedded, sglang, vllm, llamacpp };

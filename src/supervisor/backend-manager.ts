@@ -23,7 +23,7 @@ export interface BackendManagerOptions extends LauncherOptions {
   /** Receives lifecycle events for `/admin/events`. */
   onEvent?: (type: LifecycleEventType, data: Record<string, unknown>) => void;
   /** Called after a model starts serving (with it) and after an explicit stop (with `undefined`). */
-  onServingChange?: (serving: LoadTarget | undefined) => void;
+  onServingChange?: (serving: LoadTarget | undefined) => void | Promise<void>;
 }
 
 /** Lifecycle events the manager publishes. */
@@ -227,7 +227,7 @@ export class BackendManager {
       if (outcome.kind === "swapped") {
         this.#restartAttempts = 0;
         this.#publish("backend.load_succeeded", { model, mode, pid: this.#current?.process.pid ?? null });
-        this.#options.onServingChange?.(target);
+        await this.#options.onServingChange?.(target);
         return describe(this.#current!);
       }
 
@@ -240,9 +240,10 @@ export class BackendManager {
   /**
    * Stops every backend process; cancels a load or restart under way. Idempotent.
    * `remember: false` (used at supervisor shutdown) keeps the saved model, so the next start
-   * loads it again; an explicit stop clears it.
+   * loads it again; an explicit stop clears it. With `drainMs`, requests in flight get that
+   * long to finish before the engine is signalled.
    */
-  async stop(options: { remember?: boolean } = {}): Promise<{ cancelled: string | undefined }> {
+  async stop(options: { remember?: boolean; drainMs?: number } = {}): Promise<{ cancelled: string | undefined }> {
     const running = this.#operation;
     let cancelled: string | undefined;
     if (running !== undefined && running.kind !== "stop") {
@@ -256,6 +257,7 @@ export class BackendManager {
 
     await this.#run("stop", undefined, async () => {
       this.gate.close("the backend is stopping");
+      if (options.drainMs !== undefined) await this.#current?.drain(options.drainMs);
       const instances = [this.#candidate, this.#current, this.#retiring].filter((value) => value !== undefined);
       if (instances.length > 0 && this.state !== "stopped" && this.state !== "stopping") this.machine.transition("stopping", "stop requested");
       await Promise.all(instances.map((instance) => this.#stopInstance(instance)));
@@ -263,7 +265,7 @@ export class BackendManager {
       if (this.state !== "stopped") this.machine.transition("stopped", "stop requested");
       this.gate.rejectAll(new HttpError(ERRORS.proxyNoBackend, "the backend was stopped"));
       this.gate.open();
-      if (options.remember !== false) this.#options.onServingChange?.(undefined);
+      if (options.remember !== false) await this.#options.onServingChange?.(undefined);
     });
     return { cancelled };
   }

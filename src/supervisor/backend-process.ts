@@ -46,13 +46,17 @@ export class BackendProcess {
     const child = spawn(commandLine.command, commandLine.args, {
       detached: true,
       env,
-      stdio: ["ignore", "pipe", "pipe"],
+      // The stdin pipe stays open for the child's lifetime and closes when this process dies,
+      // which tells an engine started with --exit-with-stdin that its supervisor is gone.
+      stdio: ["pipe", "pipe", "pipe"],
     });
 
     const exited = new Promise<ProcessExit>((resolve) => {
       child.once("error", (error) => resolve({ code: null, signal: null, error }));
       child.once("exit", (code, signal) => resolve({ code, signal }));
     });
+    // Nothing is written to stdin; a write error after the child exited must not crash us.
+    child.stdin?.on("error", () => undefined);
     const backend = new BackendProcess(child, commandLine, exited);
     forwardLines(child, "stdout", backend.pid, onLine);
     forwardLines(child, "stderr", backend.pid, onLine);

@@ -4,7 +4,7 @@ import { isAbsolute, join } from "node:path";
 import { ERRORS, HttpError } from "../http/errors.js";
 import type { BackendKind } from "./backend-kinds.js";
 import { ModelNotFoundError, resolveGgufModel } from "./model-resolver.js";
-import { isValidModelName } from "./registry/model-name.js";
+import { isValidModelName, validateModelName } from "./registry/model-name.js";
 
 /** Settings that decide where `/admin/load` looks for a model. */
 export interface LoadTargetOptions {
@@ -28,12 +28,14 @@ export async function resolveLoadTarget(
   options: LoadTargetOptions,
 ): Promise<{ model: string; servedName: string | undefined }> {
   if (isValidModelName(name) && (await isDirectory(join(options.modelsDir, name)))) {
-    const model = options.kind.needsLocalModel ? await resolveLocal(name, options.modelsDir) : join(options.modelsDir, name);
+    const model = options.kind.loadsGgufFile ? await resolveLocal(name, options.modelsDir) : join(options.modelsDir, name);
     // A registry model is served under its registry name, not its file name.
     return { model, servedName: name };
   }
 
   if (!allowRemote) {
+    // Without allow_remote only registry names are looked up, so other names fail the name rules.
+    validateModelName(name);
     throw new HttpError(
       ERRORS.backendModelNotFound,
       `unknown local model '${name}'; set allow_remote to true to load a hub id or an absolute path`,

@@ -91,10 +91,22 @@ function acceptJsonWithAnyContentType(app: FastifyInstance): void {
       try {
         done(null, JSON.parse(text));
       } catch (error) {
-        done(new HttpError(ERRORS.requestInvalidJson, `request body is not valid JSON: ${(error as Error).message}`), undefined);
+        // JSON.parse quotes the start of the body, which is unreadable when the body is binary.
+        const reason = /[^\P{Cc}\t\n\r]|\uFFFD/u.test(text) ? "it contains binary data" : (error as Error).message;
+        done(new HttpError(ERRORS.requestInvalidJson, `request body is not valid JSON: ${reason}`), undefined);
       }
     },
   );
+}
+
+/** Variables that only the supervisor needs; engines never see them. */
+const SUPERVISOR_SECRETS = ["CODEC_ADMIN_TOKEN", "CODEC_API_KEY"];
+
+/** The engine's environment: the supervisor's own, without its credentials. */
+function backendEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const copy = { ...env };
+  for (const name of SUPERVISOR_SECRETS) delete copy[name];
+  return copy;
 }
 
 /** File that remembers the served model across restarts. */
@@ -121,7 +133,7 @@ export async function startSupervisor(
     port: options.backendPort,
     startupTimeoutMs: options.startupTimeoutMs,
     shutdownGraceMs: options.shutdownGraceMs,
-    env: process.env,
+    env: backendEnvironment(process.env),
     log,
     logRing,
     onOutputLine: (line) => process.stdout.write(`${line.line}\n`),
@@ -170,8 +182,8 @@ export async function startSupervisor(
     closing ??= (async () => {
       // Running pulls stop first and keep their partial files, so blocking pull requests finish.
       await registry.close();
-      await closeApp(app, CLOSE_GRACE_MS);
-      await backend.stop({ remember: false });
+      // In-flight requests get the drain timeout; the engine then ends what still runs cleanly.
+      await closeApp(app, CLOSE_GRACE_MS, () => backend.stop({ remember: false, drainMs: options.drainTimeoutMs }));
       await proxy.close();
     })();
     return closing;
@@ -231,9 +243,10 @@ async function resolveInitialModel(
 
   const registryDir = join(options.modelsDir, spec);
   const isRegistryModel = isValidModelName(spec) && ((await stat(registryDir).catch(() => undefined))?.isDirectory() ?? false);
-  const needsLocalModel = getBackendKind(options.backend).needsLocalModel;
+  const kind = getBackendKind(options.backend);
+  const needsLocalModel = kind.needsLocalModel;
   if (isRegistryModel) {
-    return { model: needsLocalModel ? await resolveGgufModel(spec, options.modelsDir) : registryDir, servedName: spec };
+    return { model: kind.loadsGgufFile ? await resolveGgufModel(spec, options.modelsDir) : registryDir, servedName: spec };
   }
   if (!needsLocalModel) return { model: spec, servedName: undefined };
 
@@ -248,7 +261,7 @@ function isPathLike(spec: string): boolean {
   return spec.includes("/") || spec.includes("\\") || spec.toLowerCase().endsWith(".gguf");
 }
 
-function saveServingState(options: SupervisorOptions, serving: LoadTarget | undefined, log: Logger): void {
+function saveServingState(options: SupervisorOptions, serving: LoadTarget | undefined, log: Logger): Promise<void> {
   const savedAt = new Date().toISOString();
   const state: ServingState =
     serving === undefined
@@ -260,7 +273,7 @@ function saveServingState(options: SupervisorOptions, serving: LoadTarget | unde
           ...(serving.servedName === undefined ? {} : { served_name: serving.servedName }),
           saved_at: savedAt,
         };
-  writeServingState(servingStatePath(options), state).catch((error: unknown) =>
+  return writeServingState(servingStatePath(options), state).catch((error: unknown) =>
     servingStateNotSaved(log, { path: servingStatePath(options) }, error),
   );
 }

@@ -27,7 +27,7 @@ export type GenerationKind = "completion" | "chat";
 /**
  * Runs one generation request end to end: waits for a free sequence, generates, and
  * responds with JSON, SSE or Codec frames. A client that disconnects aborts the generation,
- * and the sequence is always released.
+ * an engine that stops ends it with finish reason `abort`, and the sequence is always released.
  */
 export async function serveGeneration(
   request: FastifyRequest,
@@ -40,7 +40,9 @@ export async function serveGeneration(
   const disconnected = abortOnDisconnect(reply.raw);
   const sequence = await engine.pool.acquire(disconnected);
   const startedAt = performance.now();
-  const tokens = generate(engine.host, sequence, generation, disconnected, (finishReason, usage) =>
+  // Generation stops when the client goes away or the engine stops; writing stops only for the former.
+  const halted = AbortSignal.any([disconnected, engine.stopping]);
+  const tokens = generate(engine.host, sequence, generation, halted, (finishReason, usage) =>
     generationFinished(request.log, {
       finishReason,
       promptTokens: usage.prompt_tokens,

@@ -10,7 +10,7 @@ import type { LogLine, LogRing } from "../log-ring.js";
 import { BackendInstance, type LoadTarget } from "./backend-instance.js";
 
 /** Lines of backend output attached to a start failure. */
-const FAILURE_TAIL_LINES = 20;
+const FAILURE_TAIL_LINES = 10;
 
 /** Settings the launcher needs to start backend processes. */
 export interface LauncherOptions {
@@ -103,12 +103,16 @@ export class InstanceLauncher {
       reason,
       durationMs: Date.now() - instance.startedAt.getTime(),
     });
-    const tail = this.#options.logRing.tail(FAILURE_TAIL_LINES, instance.process.pid).map((line) => line.line);
+    // JSON log lines are reduced to their message; /admin/logs keeps the full lines.
+    const tail = this.#options.logRing
+      .tail(FAILURE_TAIL_LINES, instance.process.pid)
+      .map((line) => summarizeLine(line.line))
+      .filter((line) => line.trim() !== "");
     const kind = error instanceof BackendStartError ? error.kind : "exited";
     const detail = tail.length > 0 ? `${reason}; last output:\n${tail.join("\n")}` : reason;
     // The status view gets the reason and the last line the engine printed, usually its own error.
-    const lastLine = tail.filter((line) => line.trim() !== "").at(-1);
-    const summary = lastLine === undefined ? reason : `${reason}; last output: ${summarizeLine(lastLine)}`;
+    const lastLine = tail.at(-1);
+    const summary = lastLine === undefined ? reason : `${reason}; last output: ${lastLine}`;
     return new BackendStartError(kind, detail, instance.process.exit as ProcessExit | undefined, summary);
   }
 
