@@ -6,6 +6,7 @@ import { split as shellSplit } from "shlex";
 import { LOG_LEVELS } from "../http/logger.js";
 import { BACKEND_KIND_NAMES } from "../supervisor/backend-kinds.js";
 import { defaultDataDir, type SupervisorOptions } from "../supervisor/supervisor-options.js";
+import { parseCorsOrigins } from "../supervisor/cors.js";
 import { SWAP_MODES } from "../supervisor/lifecycle/swap-plan.js";
 import { oneOf, parsePort, parsePositiveInteger, parseSecondsToMs } from "./option-parsers.js";
 
@@ -80,7 +81,8 @@ export function serveCommand(): Command {
       "after",
       "\nSecrets are read from the environment only, so they never appear in process lists:\n" +
         "  CODEC_ADMIN_TOKEN  bearer token for /admin/*; without it, admin routes answer loopback clients only\n" +
-        "  CODEC_API_KEY      comma-separated keys for inference routes; unset leaves them open\n",
+        "  CODEC_API_KEY      comma-separated keys for inference routes; unset leaves them open\n" +
+        "  CODEC_CORS_ORIGINS browser origins allowed on inference routes: a list, *, or none (default: pages on this machine)\n",
     )
     .action(async (flags: Record<string, unknown>) => {
       // Loaded here, not at the top, so the engine process (started through this CLI) does not import the supervisor.
@@ -118,6 +120,7 @@ function supervisorOptionsFromFlags(flags: Record<string, unknown>): SupervisorO
     holdMaxWaitMs: flags.holdMaxWait as number,
     allowRemoteLoad: flags.allowRemoteLoad !== false && process.env.CODEC_ALLOW_REMOTE_LOAD !== "false",
     adminToken: nonEmpty(process.env.CODEC_ADMIN_TOKEN),
+    corsOrigins: parseCorsOrigins(process.env.CODEC_CORS_ORIGINS),
     apiKeys: (process.env.CODEC_API_KEY ?? "")
       .split(",")
       .map((key) => key.trim())

@@ -49,6 +49,7 @@ export const ERRORS = {
   authMissingCredentials: spec("CODEC_ERR_AUTH_MISSING_CREDENTIALS", 401),
   authInvalidCredentials: spec("CODEC_ERR_AUTH_INVALID_CREDENTIALS", 401),
   authAdminLoopbackOnly: spec("CODEC_ERR_AUTH_ADMIN_LOOPBACK_ONLY", 403),
+  authCrossOrigin: spec("CODEC_ERR_AUTH_CROSS_ORIGIN", 403),
   registryInvalidName: spec("CODEC_ERR_REGISTRY_INVALID_NAME", 400),
   registryModelNotFound: spec("CODEC_ERR_REGISTRY_MODEL_NOT_FOUND", 404),
   registryModelExists: spec("CODEC_ERR_REGISTRY_MODEL_EXISTS", 409),

@@ -17,6 +17,26 @@ function isPublic(path: string): boolean {
   return path === "/health" || path.startsWith("/.well-known/codec/");
 }
 
+/**
+ * True for requests to `/admin/*`. The router matches percent-decoded paths (`/%61dmin`
+ * reaches `/admin`), so this checks the route that matched and the decoded path, never the
+ * raw URL alone.
+ */
+export function isAdminRequest(request: FastifyRequest): boolean {
+  return isAdminPath(request.routeOptions.url ?? "") || isAdminPath(decodedPath(request.url));
+}
+
+/**
+ * Rejects admin requests that a browser sends from another origin. Browsers send `Origin` on
+ * cross-origin requests, including simple form posts that need no CORS preflight, so without
+ * this check any website could drive a supervisor on loopback. Clients such as curl send none.
+ */
+function rejectCrossOrigin(request: FastifyRequest): void {
+  const origin = request.headers.origin;
+  if (origin === undefined || origin === `${request.protocol}://${request.headers.host}`) return;
+  throw new HttpError(ERRORS.authCrossOrigin, `admin routes do not accept requests from pages of another origin (${origin})`);
+}
+
 function isAdminPath(path: string): boolean {
   return path === "/admin" || path.startsWith("/admin/");
 }
@@ -42,13 +62,12 @@ export function installAuth(app: FastifyInstance, options: AuthOptions): void {
 
   app.addHook("onRequest", async (request) => {
     const path = decodedPath(request.url);
-    // The router matches percent-decoded paths (`/%61dmin` reaches `/admin`), so the decision
-    // uses the route that matched and the decoded path, never the raw URL alone.
     const route = request.routeOptions.url ?? "";
-    const admin = isAdminPath(route) || isAdminPath(path);
+    const admin = isAdminRequest(request);
     if (!admin && (route === "/health" || isPublic(path))) return;
 
     if (admin) {
+      rejectCrossOrigin(request);
       if (adminDigests.length === 0) {
         if (!isLoopback(request.socket.remoteAddress)) {
           throw new HttpError(

@@ -3,6 +3,7 @@ import { join } from "node:path";
 
 import type { LogLevel } from "../http/logger.js";
 import type { BackendKindName } from "./backend-kinds.js";
+import type { CorsOrigins } from "./cors.js";
 import type { SwapMode } from "./lifecycle/swap-plan.js";
 
 /** Everything the supervisor needs; built from flags and `CODEC_*` variables by the CLI. */
@@ -41,6 +42,8 @@ export interface SupervisorOptions {
   adminToken: string | undefined;
   /** Keys accepted on inference routes; empty means they are open. */
   apiKeys: readonly string[];
+  /** Origins whose browser pages may call the inference routes; see `installCors`. */
+  corsOrigins: CorsOrigins;
   logLevel: LogLevel;
 }
 

@@ -13,6 +13,7 @@ import { createLogger, type Logger } from "../http/logger.js";
 import { stopOnSignals } from "../http/shutdown-signals.js";
 import { VERSION } from "../http/version.js";
 import { isLoopback, installAuth } from "./auth.js";
+import { installCors } from "./cors.js";
 import { getBackendKind } from "./backend-kinds.js";
 import { BackendManager } from "./backend-manager.js";
 import { registerEventRoutes } from "./events/sse-route.js";
@@ -150,6 +151,7 @@ export async function startSupervisor(
 
   const app = createApp({ logger: log, source: "supervisor" });
   acceptJsonWithAnyContentType(app);
+  await installCors(app, options.corsOrigins);
   installAuth(app, { adminToken: options.adminToken, apiKeys: options.apiKeys });
   if (options.adminToken === undefined && !isLoopback(options.host) && options.host !== "localhost") {
     adminOpenToLoopbackOnly(log, { host: options.host });

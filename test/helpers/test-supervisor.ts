@@ -4,6 +4,7 @@ import { join } from "node:path";
 
 import { listeningPort } from "../../src/http/listen-address.js";
 import { createLogger } from "../../src/http/logger.js";
+import { LOCAL_ORIGINS } from "../../src/supervisor/cors.js";
 import type { SupervisorOptions } from "../../src/supervisor/supervisor-options.js";
 import { startSupervisor, type RunningSupervisor } from "../../src/supervisor/supervisor-server.js";
 import type { LogCapture } from "./log-capture.js";
@@ -52,6 +53,7 @@ export async function startTestSupervisor(
     allowRemoteLoad: true,
     adminToken: undefined,
     apiKeys: [],
+    corsOrigins: LOCAL_ORIGINS,
     logLevel: capture === undefined ? "warn" : "info",
     ...overrides,
   };

@@ -1,7 +1,7 @@
 import type { ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
 
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, HTTPMethods } from "fastify";
 
 import type { BackendManager } from "../backend-manager.js";
 import type { BackendProxy } from "../proxy/backend-proxy.js";
@@ -9,6 +9,9 @@ import { ReplayableBody } from "../proxy/replayable-body.js";
 
 /** The part of the backend manager the proxy uses. */
 export type ProxyTarget = Pick<BackendManager, "route" | "confirmUnreachable">;
+
+/** Methods forwarded to the backend; OPTIONS belongs to the CORS plugin. */
+const PROXIED_METHODS: HTTPMethods[] = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"];
 
 /** How long the proxy waits to learn whether an engine that refused a connection has died. */
 const EXIT_CONFIRMATION_MS = 2_000;
@@ -19,46 +22,64 @@ const EXIT_CONFIRMATION_MS = 2_000;
  * request bodies are streamed to the backend instead of being parsed or buffered. While a
  * swap or restart is under way, `route` holds the request until a backend can take it.
  */
-export async function registerProxyRoutes(app: FastifyInstance, backend: ProxyTarget, proxy: BackendProxy): Promise<void> {
+export async function registerProxyRoutes(
+  app: FastifyInstance,
+  backend: ProxyTarget,
+  proxy: BackendProxy,
+): Promise<void> {
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser("*", (_request, payload, done) => done(null, payload));
 
-    scope.all("/*", async (request, reply) => {
-      const disconnected = abortOnClose(reply.raw);
-      const source = request.body as Readable | undefined;
-      const replayable = source === undefined ? undefined : new ReplayableBody(source);
-      let body: Readable | Buffer | null = replayable?.stream ?? null;
+    // OPTIONS is answered by the CORS plugin (preflights) and not forwarded.
+    scope.route({
+      method: PROXIED_METHODS,
+      url: "/*",
+      handler: async (request, reply) => {
+        const disconnected = abortOnClose(reply.raw);
+        const source = request.body as Readable | undefined;
+        const replayable = source === undefined ? undefined : new ReplayableBody(source);
+        let body: Readable | Buffer | null = replayable?.stream ?? null;
 
-      for (let attempt = 1; ; attempt++) {
-        const lease = await backend.route(disconnected);
-        try {
-          await proxy.forward(request, reply, lease.origin, body);
-          return;
-        } catch (error) {
-          // An engine that just died resets or refuses connections before its exit is noticed.
-          // It sent no response, so the request goes once more to the engine that replaces it.
-          if (attempt > 1 || !isConnectionFailure(error) || !(await backend.confirmUnreachable(lease.origin, EXIT_CONFIRMATION_MS))) {
-            throw error;
+        for (let attempt = 1; ; attempt++) {
+          const lease = await backend.route(disconnected);
+          try {
+            await proxy.forward(request, reply, lease.origin, body);
+            return;
+          } catch (error) {
+            // An engine that just died resets or refuses connections before its exit is noticed.
+            // It sent no response, so the request goes once more to the engine that replaces it.
+            if (
+              attempt > 1 ||
+              !isConnectionFailure(error) ||
+              !(await backend.confirmUnreachable(lease.origin, EXIT_CONFIRMATION_MS))
+            ) {
+              throw error;
+            }
+            proxy.forgetConnections(lease.origin);
+            if (replayable !== undefined) {
+              const copy = await replayable.replay();
+              if (copy === undefined) throw error;
+              body = copy;
+            }
+          } finally {
+            lease.release();
           }
-          proxy.forgetConnections(lease.origin);
-          if (replayable !== undefined) {
-            const copy = await replayable.replay();
-            if (copy === undefined) throw error;
-            body = copy;
-          }
-        } finally {
-          lease.release();
         }
-      }
+      },
     });
   });
 }
 
 /** Errors raised before the backend sent any response: refused or reset connections. */
 function isConnectionFailure(error: unknown): boolean {
-  const cause = error instanceof Error ? (error.cause as NodeJS.ErrnoException | undefined) : undefined;
-  return cause?.code === "ECONNREFUSED" || cause?.code === "ECONNRESET" || cause?.code === "UND_ERR_SOCKET";
+  const cause =
+    error instanceof Error ? (error.cause as NodeJS.ErrnoException | undefined) : undefined;
+  return (
+    cause?.code === "ECONNREFUSED" ||
+    cause?.code === "ECONNRESET" ||
+    cause?.code === "UND_ERR_SOCKET"
+  );
 }
 
 /** Returns a signal that aborts when the client goes away before the response is finished. */
