@@ -58,7 +58,10 @@ describe("delete", () => {
     harness.backend.current = { model: join(dir, "model.gguf") };
     const response = await deleteModel(harness, "busy");
     assert.equal(response.status, 409);
-    assert.equal(await errorCode(response), "CODEC_ERR_REGISTRY_MODEL_LOADED");
+    const error = ((await response.json()) as { error: { code: string; message: string } }).error;
+    assert.equal(error.code, "CODEC_ERR_REGISTRY_MODEL_LOADED");
+    assert.match(error.message, /load another model first with POST \/admin\/load/);
+    assert.match(error.message, /POST \/admin\/stop/);
     assert.ok((await stat(join(dir, "model.gguf"))).isFile());
     harness.backend.current = undefined;
     assert.equal((await deleteModel(harness, "busy")).status, 200);

@@ -3,7 +3,11 @@ import { after, before, describe, test } from "node:test";
 
 import { EventBus } from "../src/supervisor/events/event-bus.js";
 import { JobStore } from "../src/supervisor/jobs/job-store.js";
-import type { JobEventType, JobSnapshot } from "../src/supervisor/jobs/job-types.js";
+import {
+  JOB_ID_PATTERN,
+  type JobEventType,
+  type JobSnapshot,
+} from "../src/supervisor/jobs/job-types.js";
 import { TransferProgress } from "../src/supervisor/jobs/transfer-progress.js";
 import { ERRORS, HttpError } from "../src/http/errors.js";
 import { createLogger } from "../src/http/logger.js";
@@ -89,6 +93,7 @@ describe("job store", () => {
     const finished = await job.finished;
     assert.equal(finished.state, "succeeded");
     assert.deepEqual(finished.result, { ok: true });
+    assert.match(finished.id, JOB_ID_PATTERN);
     assert.deepEqual(
       published.map(([type]) => type),
       ["job.queued", "job.started", "job.succeeded"],

@@ -7,6 +7,7 @@ import { after, before, describe, test } from "node:test";
 import { HttpError } from "../src/http/errors.js";
 import { hubModelName } from "../src/supervisor/registry/hub/hub-repo.js";
 import { isValidModelName, validateModelName } from "../src/supervisor/registry/model-name.js";
+import { captureLog } from "./helpers/log-capture.js";
 import { listAll, startRegistryHarness, type RegistryHarness } from "./helpers/registry-harness.js";
 import { buildTar } from "./helpers/tar-builder.js";
 
@@ -25,6 +26,8 @@ const INVALID_NAMES: Array<[string, string]> = [
   ["129 bytes", "x".repeat(129)],
   ["65 two-byte characters", "é".repeat(65)],
   ["lone surrogate", "a\ud800b"],
+  ["percent-encoded dot-dot", "%2e%2e"],
+  ["percent sign", "50%"],
 ];
 
 describe("model name rules", () => {
@@ -115,6 +118,8 @@ describe("name rules on every endpoint", () => {
     "a%0Ab",
     "x".repeat(129),
     "%2epull-hidden",
+    "%252e%252e",
+    "50%25",
   ];
 
   for (const encoded of encodedInvalid) {
@@ -239,6 +244,33 @@ describe("name rules on every endpoint", () => {
     assert.equal(error.param, "repo_id");
   });
 
+  test("jobs routes reject malformed ids", async () => {
+    for (const [method, id] of [
+      ["GET", "x".repeat(120)],
+      ["DELETE", "x".repeat(120)],
+      ["GET", "a%2Fb"],
+      ["DELETE", "%2e%2e"],
+      ["DELETE", "job-XYZ"],
+    ] as const) {
+      const response = await rawRequest(harness.baseUrl, method, `/admin/jobs/${id}`);
+      assert.equal(response.status, 400, `${method} ${id}`);
+      assert.equal(response.body.error.code, "CODEC_ERR_REQUEST_INVALID_PARAM", `${method} ${id}`);
+      assert.equal(response.body.error.param, "id", `${method} ${id}`);
+    }
+  });
+
+  test("jobs routes 404 unknown ids", async () => {
+    for (const method of ["GET", "DELETE"]) {
+      const response = await rawRequest(
+        harness.baseUrl,
+        method,
+        "/admin/jobs/job-0123456789abcdef01234567",
+      );
+      assert.equal(response.status, 404, method);
+      assert.equal(response.body.error.code, "CODEC_ERR_JOB_NOT_FOUND", method);
+    }
+  });
+
   test("models directory is untouched", async () => {
     assert.deepEqual(await listAll(harness.modelsDir), [".pull-hidden", "keep"]);
     const list = (await (await fetch(`${harness.baseUrl}/admin/models`)).json()) as any;
@@ -246,5 +278,36 @@ describe("name rules on every endpoint", () => {
       list.models.map((model: { name: string }) => model.name),
       ["keep"],
     );
+  });
+});
+
+describe("directories with invalid names", () => {
+  let harness: RegistryHarness;
+  const capture = captureLog();
+  before(async () => {
+    harness = await startRegistryHarness({}, capture);
+    for (const name of ["good", "50%"]) {
+      await mkdir(join(harness.modelsDir, name));
+      await writeFile(join(harness.modelsDir, name, "model.gguf"), "GGUF");
+    }
+  });
+  after(() => harness.close({ removeModelsDir: true }));
+
+  test("listing skips them and logs once", async () => {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const response = await fetch(`${harness.baseUrl}/admin/models`);
+      assert.equal(response.status, 200);
+      const list = (await response.json()) as { models: Array<{ name: string }> };
+      assert.deepEqual(
+        list.models.map((model) => model.name),
+        ["good"],
+      );
+    }
+    const skipped = capture.events.filter(
+      (event) => event.event === "registry.invalid_model_dir_skipped",
+    );
+    assert.equal(skipped.length, 1);
+    assert.equal(skipped[0]!.name, "50%");
+    assert.match(skipped[0]!.problem, /'%'/);
   });
 });

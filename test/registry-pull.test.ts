@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { readdir, readFile, stat } from "node:fs/promises";
+import { mkdir, readdir, readFile, readlink, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, afterEach, before, beforeEach, describe, test } from "node:test";
 
@@ -14,6 +14,12 @@ const Q8 = randomBytes(500 * 1024);
 const CONFIG = Buffer.from(JSON.stringify({ architectures: ["LlamaForCausalLM"] }));
 const README = Buffer.from("# tiny\n");
 const BIG = randomBytes(1024 * 1024);
+
+const QUANT_FILES: FakeRepoFile[] = [
+  { path: "q-Q4_K_M.gguf", content: Q4 },
+  { path: "q-Q8_0.gguf", content: Q8 },
+  { path: "config.json", content: CONFIG, lfs: false },
+];
 
 const TINY_FILES: FakeRepoFile[] = [
   { path: "tiny-Q4_K_M.gguf", content: Q4 },
@@ -466,7 +472,138 @@ describe("pull", () => {
     const { status, body } = await pull(harness, { repo_id: "acme/served" });
     assert.equal(status, 409);
     assert.equal(body.error.code, "CODEC_ERR_REGISTRY_MODEL_LOADED");
+    assert.match(body.error.message, /load another model first with POST \/admin\/load/);
     assert.deepEqual(await readFile(join(harness.modelsDir, "acme--served", "s.gguf")), Q4);
+  });
+
+  test("second include adds files", async () => {
+    hub.addRepo({ id: "acme/quants", files: QUANT_FILES });
+    const first = await pull(harness, { repo_id: "acme/quants", include: ["*Q4_K_M.gguf"] });
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    const modelDir = join(harness.modelsDir, "acme--quants");
+    const q4Inode = (await stat(join(modelDir, "q-Q4_K_M.gguf"))).ino;
+
+    const second = await pull(harness, { repo_id: "acme/quants", include: ["*Q8_0.gguf"] });
+    assert.equal(second.status, 200, JSON.stringify(second.body));
+    assert.equal(second.body.up_to_date, false);
+    assert.deepEqual(second.body.removed_files, []);
+    assert.deepEqual(second.body.include, ["*Q4_K_M.gguf", "*Q8_0.gguf"]);
+    assert.equal(second.body.files, 3);
+    assert.deepEqual(await readFile(join(modelDir, "q-Q4_K_M.gguf")), Q4);
+    assert.deepEqual(await readFile(join(modelDir, "q-Q8_0.gguf")), Q8);
+    assert.deepEqual(await readFile(join(modelDir, "config.json")), CONFIG);
+    assert.equal((await stat(join(modelDir, "q-Q4_K_M.gguf"))).ino, q4Inode);
+    assert.equal(
+      hub.downloadsOf("q-Q4_K_M.gguf").filter((request) => request.server === "cdn").length,
+      1,
+    );
+
+    const [model] = (await listModels(harness)).models;
+    assert.deepEqual(model.source.include, ["*Q4_K_M.gguf", "*Q8_0.gguf"]);
+    assert.deepEqual(model.format.gguf_files, ["q-Q4_K_M.gguf", "q-Q8_0.gguf"]);
+
+    const third = await pull(harness, { repo_id: "acme/quants", include: ["*Q4_K_M.gguf"] });
+    assert.equal(third.status, 200);
+    assert.equal(third.body.up_to_date, true);
+    assert.equal(third.body.files, 3);
+  });
+
+  test("pull of every file after an include", async () => {
+    hub.addRepo({ id: "acme/quants", files: QUANT_FILES });
+    await pull(harness, { repo_id: "acme/quants", include: ["*Q8_0.gguf"] });
+    const all = await pull(harness, { repo_id: "acme/quants" });
+    assert.equal(all.status, 200, JSON.stringify(all.body));
+    assert.equal(all.body.include, null);
+    assert.equal(all.body.files, QUANT_FILES.length);
+
+    const again = await pull(harness, { repo_id: "acme/quants", include: ["*Q4_K_M.gguf"] });
+    assert.equal(again.body.up_to_date, true);
+    assert.equal(again.body.include, null);
+  });
+
+  test("files added by hand are kept", async () => {
+    hub.addRepo({ id: "acme/quants", files: QUANT_FILES });
+    await pull(harness, { repo_id: "acme/quants", include: ["*Q4_K_M.gguf"] });
+    const modelDir = join(harness.modelsDir, "acme--quants");
+    await writeFile(join(modelDir, "chat-template.jinja"), "{{ messages }}");
+    await mkdir(join(modelDir, "notes"));
+    await writeFile(join(modelDir, "notes", "eval.md"), "# eval");
+    await symlink("q-Q4_K_M.gguf", join(modelDir, "default.gguf"));
+
+    const second = await pull(harness, { repo_id: "acme/quants", include: ["*Q8_0.gguf"] });
+    assert.equal(second.status, 200, JSON.stringify(second.body));
+    assert.equal(await readFile(join(modelDir, "chat-template.jinja"), "utf8"), "{{ messages }}");
+    assert.equal(await readFile(join(modelDir, "notes", "eval.md"), "utf8"), "# eval");
+    assert.equal(await readlink(join(modelDir, "default.gguf")), "q-Q4_K_M.gguf");
+    assert.deepEqual(await readFile(join(modelDir, "q-Q8_0.gguf")), Q8);
+  });
+
+  test("moved commit reports removed files", async () => {
+    const capture = captureLog();
+    const own = await startRegistryHarness({ hubEndpoint: hub.url }, capture);
+    try {
+      const notes = Buffer.from(JSON.stringify({ notes: true }));
+      hub.addRepo({
+        id: "acme/moving",
+        files: [...QUANT_FILES, { path: "notes.json", content: notes, lfs: false }],
+      });
+      const first = await pull(own, { repo_id: "acme/moving", include: ["*Q4_K_M.gguf"] });
+      assert.equal(first.status, 200, JSON.stringify(first.body));
+      const modelDir = join(own.modelsDir, "acme--moving");
+      assert.deepEqual(await readFile(join(modelDir, "notes.json")), notes);
+      const q4Inode = (await stat(join(modelDir, "q-Q4_K_M.gguf"))).ino;
+
+      const newConfig = Buffer.from(JSON.stringify({ architectures: ["Changed"] }));
+      const commit = hub.addRepo({
+        id: "acme/moving",
+        commit: "4".repeat(40),
+        files: [
+          { path: "q-Q4_K_M.gguf", content: Q4 },
+          { path: "q-Q8_0.gguf", content: Q8 },
+          { path: "config.json", content: newConfig, lfs: false },
+        ],
+      });
+      const second = await pull(own, { repo_id: "acme/moving", include: ["*Q8_0.gguf"] });
+      assert.equal(second.status, 200, JSON.stringify(second.body));
+      assert.equal(second.body.commit, commit);
+      assert.deepEqual(second.body.removed_files, ["notes.json"]);
+      assert.equal((await stat(join(modelDir, "q-Q4_K_M.gguf"))).ino, q4Inode);
+      assert.deepEqual(await readFile(join(modelDir, "q-Q8_0.gguf")), Q8);
+      assert.deepEqual(await readFile(join(modelDir, "config.json")), newConfig);
+      await assert.rejects(stat(join(modelDir, "notes.json")), { code: "ENOENT" });
+
+      const removed = capture.events.find(
+        (event) => event.event === "registry.files_removed_upstream",
+      );
+      assert.deepEqual(removed?.files, ["notes.json"]);
+      assert.equal(removed?.name, "acme--moving");
+    } finally {
+      await own.close({ removeModelsDir: true });
+    }
+  });
+
+  test("loaded model blocks adding files", async () => {
+    hub.addRepo({ id: "acme/quants", files: QUANT_FILES });
+    await pull(harness, { repo_id: "acme/quants", include: ["*Q4_K_M.gguf"] });
+    const modelDir = join(harness.modelsDir, "acme--quants");
+    harness.backend.current = { model: join(modelDir, "q-Q4_K_M.gguf") };
+    const second = await pull(harness, { repo_id: "acme/quants", include: ["*Q8_0.gguf"] });
+    assert.equal(second.status, 409);
+    assert.equal(second.body.error.code, "CODEC_ERR_REGISTRY_MODEL_LOADED");
+    await assert.rejects(stat(join(modelDir, "q-Q8_0.gguf")), { code: "ENOENT" });
+  });
+
+  test("cancelled download is marked cancelled", async () => {
+    hub.faults.set("big.gguf", { chunkDelayMs: 20 });
+    const accepted = (await pull(harness, { repo_id: "acme/big", background: true })).body;
+    await waitForJob(harness, accepted.job_id, (job) => job.progress.bytes_done > 0);
+    const cancel = await fetch(`${harness.baseUrl}/admin/jobs/${accepted.job_id}?discard=true`, {
+      method: "DELETE",
+    });
+    const job = (await cancel.json()) as any;
+    assert.equal(job.state, "cancelled");
+    assert.equal(job.progress.files[0].path, "big.gguf");
+    assert.equal(job.progress.files[0].state, "cancelled");
   });
 });
 

@@ -159,22 +159,63 @@ describe("upload", () => {
     assert.equal((await errorOf(noParts)).param, "file");
   });
 
-  test("non-multipart body is 415", async () => {
-    const response = await fetch(`${harness.baseUrl}/admin/models/upload?name=raw`, {
-      method: "POST",
-      headers: { "content-type": "application/octet-stream" },
-      body: new Uint8Array(await packDirectory({ "a.gguf": "x" })),
-    });
-    assert.equal(response.status, 415);
-    assert.equal((await errorOf(response)).code, "CODEC_ERR_REQUEST_UNSUPPORTED_MEDIA_TYPE");
+  const otherBodies: Array<
+    [string, Record<string, string>, () => Promise<Uint8Array<ArrayBuffer> | string>]
+  > = [
+    ["octet-stream", { "content-type": "application/octet-stream" }, async () => gzipped()],
+    ["gzip", { "content-type": "application/gzip" }, async () => gzipped()],
+    // What `curl --data-binary @model.tgz` sends.
+    [
+      "form-encoded",
+      { "content-type": "application/x-www-form-urlencoded" },
+      async () => gzipped(),
+    ],
+    ["JSON", { "content-type": "application/json" }, async () => JSON.stringify({ file: "x" })],
+    ["no body", {}, async () => ""],
+  ];
+  async function gzipped(): Promise<Uint8Array<ArrayBuffer>> {
+    return new Uint8Array(await packDirectory({ "a.gguf": "x" }, { gzip: true }));
+  }
 
-    const json = await fetch(`${harness.baseUrl}/admin/models/upload?name=raw`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ file: "x" }),
+  for (const [label, headers, body] of otherBodies) {
+    test(`${label} body is 415`, async () => {
+      const response = await fetch(`${harness.baseUrl}/admin/models/upload?name=raw`, {
+        method: "POST",
+        headers,
+        body: await body(),
+      });
+      assert.equal(response.status, 415);
+      const error = await errorOf(response);
+      assert.equal(error.code, "CODEC_ERR_REQUEST_UNSUPPORTED_MEDIA_TYPE");
+      assert.equal(error.param, "file");
+      assert.match(error.message, /must be multipart\/form-data/);
+      assert.match(error.message, /field 'file'/);
+      assert.doesNotMatch(error.message, /[\u0000-\u0008\u000e-\u001f\ufffd]/u);
+      assert.equal(response.headers.get("connection"), "close");
+      const entries = await listAll(harness.modelsDir);
+      assert.ok(!entries.includes("raw"), entries.join(", "));
+      assert.ok(!entries.some((entry) => entry.startsWith(".upload-")), entries.join(", "));
     });
-    assert.equal(json.status, 400);
-    assert.equal((await errorOf(json)).param, "file");
+  }
+
+  const emptyArchives: Array<[string, () => Promise<Buffer>]> = [
+    ["empty tar", async () => Buffer.alloc(10240)],
+    ["empty tar.gz", async () => gzipSync(Buffer.alloc(10240))],
+    ["directories only", () => packDirectory({}, { gzip: true })],
+  ];
+  for (const [label, archive] of emptyArchives) {
+    test(`${label} has no files`, async () => {
+      const response = await uploadArchive(harness.baseUrl, "empty", await archive());
+      assert.equal(response.status, 400);
+      const error = await errorOf(response);
+      assert.equal(error.code, "CODEC_ERR_REGISTRY_ARCHIVE_INVALID");
+      assert.match(error.message, /contains no files/);
+    });
+  }
+
+  test("listing reports upload limits", async () => {
+    const list = (await (await fetch(`${harness.baseUrl}/admin/models`)).json()) as any;
+    assert.deepEqual(list.upload_limits, { max_bytes: 64 * 1024 ** 3, max_entries: 100_000 });
   });
 });
 

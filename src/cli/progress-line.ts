@@ -56,12 +56,20 @@ export function renderProgressLine(view: ProgressView): string {
   return parts.join("  ");
 }
 
-/** Writes progress lines to a stream, in place on a terminal. */
+/**
+ * Writes progress lines to a stream, in place on a terminal. After `finish` or `abort` it
+ * writes nothing more, so no progress line can follow the command's result or error.
+ */
 export class ProgressReporter {
   readonly #stream: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   readonly #logIntervalMs: number;
   #lastLogAt = 0;
   #lastLine = "";
+  /** The last line written without a terminal, so `finish` does not print it twice. */
+  #lastPrinted = "";
+  /** True while a terminal line is on screen without its newline. */
+  #lineOpen = false;
+  #stopped = false;
 
   constructor(
     stream: NodeJS.WritableStream & { isTTY?: boolean; columns?: number },
@@ -72,22 +80,43 @@ export class ProgressReporter {
   }
 
   update(view: ProgressView): void {
+    if (this.#stopped) return;
     const line = renderProgressLine(view);
     if (this.#stream.isTTY === true) {
       const width = this.#stream.columns ?? 120;
       this.#stream.write(`\r\u001b[2K${line.slice(0, Math.max(20, width - 1))}`);
+      this.#lineOpen = true;
     } else if (Date.now() - this.#lastLogAt >= this.#logIntervalMs) {
-      this.#stream.write(`${line}\n`);
+      this.#print(line);
       this.#lastLogAt = Date.now();
     }
     this.#lastLine = line;
   }
 
-  /** Ends the progress display, printing the last state on its own line. */
+  /** Ends the progress display, printing the last state on its own line unless it is already the last line printed. */
   finish(view?: ProgressView): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
     const line = view === undefined ? this.#lastLine : renderProgressLine(view);
     if (line === "") return;
-    this.#stream.write(this.#stream.isTTY === true ? `\r\u001b[2K${line}\n` : `${line}\n`);
-    this.#lastLine = "";
+    if (this.#stream.isTTY === true) {
+      this.#stream.write(`\r\u001b[2K${line}\n`);
+      this.#lineOpen = false;
+    } else if (line !== this.#lastPrinted) {
+      this.#print(line);
+    }
+  }
+
+  /** Ends the progress display without a final line, e.g. before an error message; on a terminal the open line is cleared. */
+  abort(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    if (this.#lineOpen) this.#stream.write("\r\u001b[2K");
+    this.#lineOpen = false;
+  }
+
+  #print(line: string): void {
+    this.#stream.write(`${line}\n`);
+    this.#lastPrinted = line;
   }
 }

@@ -3,10 +3,11 @@ import { createParser } from "eventsource-parser";
 
 import {
   AdminRequestError,
+  adminFetch,
   adminHeaders,
   adminTokenOption,
-  adminUrl,
   describeFailure,
+  ServerUnreachableError,
   urlOption,
   type AdminClientFlags,
 } from "./admin-request.js";
@@ -35,6 +36,7 @@ interface JobView {
     commit?: string;
     size_bytes?: number;
     up_to_date?: boolean;
+    removed_files?: string[];
   } | null;
   error: { code: string; message: string } | null;
 }
@@ -83,6 +85,21 @@ export async function pullWithProgress(
   flags: PullFlags,
   reporter: ProgressReporter,
 ): Promise<void> {
+  try {
+    await pullAndFollow(repo, flags, reporter);
+  } catch (error) {
+    reporter.abort();
+    if (error instanceof ServerUnreachableError)
+      throw new AdminRequestError(`pull of ${repo} failed: ${error.message}`);
+    throw error;
+  }
+}
+
+async function pullAndFollow(
+  repo: string,
+  flags: PullFlags,
+  reporter: ProgressReporter,
+): Promise<void> {
   const body = {
     repo_id: repo,
     ...(flags.revision === undefined ? {} : { revision: flags.revision }),
@@ -90,7 +107,7 @@ export async function pullWithProgress(
     ...(flags.token === undefined ? {} : { token: flags.token }),
     background: true,
   };
-  const response = await fetch(adminUrl(flags, "/admin/models/pull"), {
+  const response = await adminFetch(flags, "/admin/models/pull", {
     method: "POST",
     headers: adminHeaders(flags, { "content-type": "application/json" }),
     body: JSON.stringify(body),
@@ -122,6 +139,12 @@ export async function pullWithProgress(
     process.stdout.write(
       `pulled ${repo} as '${result.name}' to ${result.path}, ${formatBytes(result.size_bytes ?? 0)}, commit ${result.commit}${note}\n`,
     );
+    const removed = result.removed_files ?? [];
+    if (removed.length > 0) {
+      process.stderr.write(
+        `removed ${removed.length} files that ${repo} no longer has at commit ${result.commit}: ${removed.join(", ")}\n`,
+      );
+    }
     return;
   }
   if (job.state === "cancelled") {
@@ -159,7 +182,7 @@ async function followEvents(
   onUpdate: (job: JobView) => void,
 ): Promise<JobView | undefined> {
   const controller = new AbortController();
-  const response = await fetch(adminUrl(flags, `/admin/events?job_id=${encodeURIComponent(id)}`), {
+  const response = await adminFetch(flags, `/admin/events?job_id=${encodeURIComponent(id)}`, {
     headers: adminHeaders(flags, { accept: "text/event-stream" }),
     signal: controller.signal,
   });
@@ -196,7 +219,7 @@ async function followEvents(
 }
 
 async function fetchJob(flags: PullFlags, id: string): Promise<JobView> {
-  const response = await fetch(adminUrl(flags, `/admin/jobs/${encodeURIComponent(id)}`), {
+  const response = await adminFetch(flags, `/admin/jobs/${encodeURIComponent(id)}`, {
     headers: adminHeaders(flags),
   });
   const text = await response.text();
@@ -211,7 +234,7 @@ async function cancelAndExit(flags: PullFlags, id: string): Promise<never> {
   process.stderr.write(
     `\ncancelling job ${id}; downloaded bytes stay on the server for the next pull\n`,
   );
-  await fetch(adminUrl(flags, `/admin/jobs/${encodeURIComponent(id)}`), {
+  await adminFetch(flags, `/admin/jobs/${encodeURIComponent(id)}`, {
     method: "DELETE",
     headers: adminHeaders(flags),
   }).catch(() => undefined);

@@ -128,9 +128,9 @@ function toHttpError(error: FastifyError, bodyLimit: number): HttpError {
   }
 
   if (error instanceof SyntaxError) {
-    return new HttpError(ERRORS.requestInvalidJson, `request body is not valid JSON: ${error.message}`, {
-      cause: error,
-    });
+    // JSON.parse quotes the start of the body, which is unreadable when the body is binary.
+    const reason = /[^\P{Cc}\t\n\r]|\uFFFD/u.test(error.message) ? "it contains binary data" : error.message;
+    return new HttpError(ERRORS.requestInvalidJson, `request body is not valid JSON: ${reason}`, { cause: error });
   }
   if (typeof error.statusCode === "number" && error.statusCode >= 400 && error.statusCode < 500) {
     return new HttpError(

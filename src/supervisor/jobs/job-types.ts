@@ -11,8 +11,11 @@ export const FINISHED_JOB_STATES: ReadonlySet<JobState> = new Set([
   "cancelled",
 ]);
 
-/** Download state of one file of a job. */
-export type JobFileState = "pending" | "downloading" | "done" | "failed";
+/** The form of every job id: `job-` and 24 lowercase hex digits, as `newId("job")` makes them. */
+export const JOB_ID_PATTERN = /^job-[0-9a-f]{24}$/;
+
+/** Download state of one file of a job; `cancelled` is the file being downloaded when the job was cancelled. */
+export type JobFileState = "pending" | "downloading" | "done" | "failed" | "cancelled";
 
 /** Byte progress of one file. */
 export interface JobFileProgress {

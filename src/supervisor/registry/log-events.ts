@@ -53,6 +53,17 @@ export function inspectFailed(
   );
 }
 
+/** Logs a directory in the models directory whose name breaks the model name rules; it is not listed. */
+export function invalidModelDirSkipped(
+  log: EventLogger,
+  fields: { name: string; path: string; problem: string },
+): void {
+  log.warn(
+    { event: "registry.invalid_model_dir_skipped", ...fields },
+    `${fields.path} is not listed as a model: invalid model name (${fields.problem}); rename it to use it`,
+  );
+}
+
 export function stagingRemoved(log: EventLogger, fields: { path: string; reason: string }): void {
   log.info(
     { event: "registry.staging_removed", ...fields },
@@ -159,5 +170,24 @@ export function fileReuseFailed(
   log.info(
     { event: "registry.file_reuse_failed", ...fields, err: error },
     `could not link unchanged ${fields.file}; downloading it again`,
+  );
+}
+
+/** Logs files of a pulled model that no pull recorded (added by hand), kept when a pull replaced the model. */
+export function localFilesKept(log: EventLogger, fields: { name: string; files: string[] }): void {
+  log.info(
+    { event: "registry.local_files_kept", ...fields },
+    `kept ${fields.files.length} files of ${fields.name} that did not come from the Hub`,
+  );
+}
+
+/** Logs files of a pulled model that the repo no longer has at the new commit; the new copy leaves them out. */
+export function filesRemovedUpstream(
+  log: EventLogger,
+  fields: { name: string; repoId: string; files: string[] },
+): void {
+  log.warn(
+    { event: "registry.files_removed_upstream", ...fields },
+    `removed ${fields.files.length} files from ${fields.name} that ${fields.repoId} no longer has: ${fields.files.slice(0, 10).join(", ")}${fields.files.length > 10 ? ", …" : ""}`,
   );
 }

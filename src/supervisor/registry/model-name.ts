@@ -9,9 +9,11 @@ const CONTROL_CHARACTER = /\p{Cc}/u;
  * Returns `name` when it is a valid registry name, or throws a 400 naming the rule it breaks.
  * Every endpoint that takes or derives a model name calls this.
  *
- * A valid name is one path component: not empty, not `.` or `..`, no leading dot (hidden
- * names are reserved for staging directories), no `/` or `\`, no control characters, well
- * formed Unicode, and at most 128 bytes of UTF-8.
+ * A valid name is one path component of at most 128 bytes of well-formed UTF-8. It is not
+ * empty, not `.` or `..`, and has no leading dot, because hidden names are reserved for
+ * staging directories. It contains no `/`, `\`, `%` or control characters. Without `%`, a
+ * name percent-encoded once in a URL path or query decodes back to itself, so no client
+ * needs to encode it twice.
  */
 export function validateModelName(name: unknown, param = "name"): string {
   if (typeof name !== "string") {
@@ -21,7 +23,7 @@ export function validateModelName(name: unknown, param = "name"): string {
       { param, value: name },
     );
   }
-  const problem = nameProblem(name);
+  const problem = modelNameProblem(name);
   if (problem !== undefined) {
     throw new HttpError(
       ERRORS.registryInvalidName,
@@ -37,15 +39,20 @@ export function validateModelName(name: unknown, param = "name"): string {
 
 /** True when `name` passes `validateModelName`. */
 export function isValidModelName(name: string): boolean {
-  return nameProblem(name) === undefined;
+  return modelNameProblem(name) === undefined;
 }
 
-function nameProblem(name: string): string | undefined {
+/**
+ * Returns the rule `name` breaks, e.g. "it must not be empty", or `undefined` for a valid
+ * name. The CLI calls it to reject a name before it packs or sends anything.
+ */
+export function modelNameProblem(name: string): string | undefined {
   if (name === "") return "it must not be empty";
   if (name === "." || name === "..") return "'.' and '..' are not model names";
   if (name.startsWith(".")) return "it must not start with a dot";
   if (name.includes("/") || name.includes("\\"))
     return "it must be a single path component without '/' or '\\'";
+  if (name.includes("%")) return "it must not contain '%'";
   if (CONTROL_CHARACTER.test(name)) return "it must not contain control characters";
   // A lone UTF-16 surrogate does not survive a UTF-8 round trip, so the directory would get another name.
   if (Buffer.from(name, "utf8").toString("utf8") !== name) return "it must be well-formed Unicode";

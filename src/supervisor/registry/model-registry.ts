@@ -26,6 +26,14 @@ export interface PartialPull {
   job_id: string | null;
 }
 
+/** The body of `GET /admin/models`. */
+export interface ModelListing {
+  models: ModelEntry[];
+  partial_pulls: PartialPull[];
+  /** `CODEC_UPLOAD_MAX_BYTES` (for the archive and for its extracted content) and the entry limit. */
+  upload_limits: { max_bytes: number; max_entries: number };
+}
+
 export interface RegistryDependencies {
   backend: LoadedModelSource;
   events: SupervisorEventBus;
@@ -65,8 +73,11 @@ export class ModelRegistry {
     await this.store.removeStaleEntries();
   }
 
-  /** Lists the models, and the partial pulls that a new pull of the same repo and revision resumes. */
-  async list(): Promise<{ models: ModelEntry[]; partial_pulls: PartialPull[] }> {
+  /**
+   * Lists the models, the partial pulls that a new pull of the same repo and revision resumes,
+   * and the upload limits, so a client can check an upload before it sends any byte.
+   */
+  async list(): Promise<ModelListing> {
     const models = await this.store.list();
     const partialPulls: PartialPull[] = [];
     for (const path of await this.store.stagingEntries(STAGING_PREFIX.pull)) {
@@ -79,7 +90,14 @@ export class ModelRegistry {
         job_id: job?.id ?? null,
       });
     }
-    return { models, partial_pulls: partialPulls };
+    return {
+      models,
+      partial_pulls: partialPulls,
+      upload_limits: {
+        max_bytes: this.#options.uploadMaxBytes,
+        max_entries: this.#options.uploadMaxEntries,
+      },
+    };
   }
 
   /** Describes one model; throws 404 when it is unknown. */

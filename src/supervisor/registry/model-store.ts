@@ -8,13 +8,14 @@ import { isSameOrInside, loadedFrom, type LoadedModelSource } from "./loaded-mod
 import {
   cleanupFailed,
   inspectFailed,
+  invalidModelDirSkipped,
   metadataUnreadable,
   modelDeleted,
   stagingRemoved,
 } from "./log-events.js";
 import { inspectModelDir, type ModelFormat } from "./model-inspector.js";
 import { readModelMetadata, type ModelSource } from "./model-metadata.js";
-import { validateModelName } from "./model-name.js";
+import { modelNameProblem, validateModelName } from "./model-name.js";
 
 /** Hidden prefixes of the registry's working entries; a leading dot keeps them out of listings and loads. */
 export const STAGING_PREFIX = {
@@ -45,6 +46,8 @@ export class ModelStore {
   readonly modelsDir: string;
   readonly #log: EventLogger;
   readonly #reserved = new Set<string>();
+  /** Directory names already logged as invalid, so each is logged once per process. */
+  readonly #skippedNames = new Set<string>();
 
   constructor(modelsDir: string, log: EventLogger) {
     this.modelsDir = resolve(modelsDir);
@@ -72,6 +75,7 @@ export class ModelStore {
     const names = entries
       .filter((entry) => !entry.name.startsWith("."))
       .map((entry) => entry.name)
+      .filter((name) => this.#isListable(name))
       .sort();
     const described = await Promise.all(names.map((name) => this.describe(name)));
     return described.filter((entry): entry is ModelEntry => entry !== undefined);
@@ -223,6 +227,20 @@ export class ModelStore {
     }
   }
 
+  /**
+   * True for a valid model name. A directory copied in by hand may break the name rules, for
+   * example with a `%`. It is left out of the listing because no route could address it.
+   */
+  #isListable(name: string): boolean {
+    const problem = modelNameProblem(name);
+    if (problem === undefined) return true;
+    if (!this.#skippedNames.has(name)) {
+      this.#skippedNames.add(name);
+      invalidModelDirSkipped(this.#log, { name, path: join(this.modelsDir, name), problem });
+    }
+    return false;
+  }
+
   async #readSource(name: string, path: string): Promise<ModelSource> {
     try {
       return (await readModelMetadata(path))?.source ?? { kind: "local" };
@@ -254,7 +272,7 @@ export function modelExists(name: string): HttpError {
 export function modelLoaded(name: string, loadedPath: string | undefined): HttpError {
   return new HttpError(
     ERRORS.registryModelLoaded,
-    `model '${name}' is currently loaded (${loadedPath ?? "unknown path"}); stop the backend with POST /admin/stop first`,
+    `model '${name}' is currently loaded (${loadedPath ?? "unknown path"}); load another model first with POST /admin/load, or stop serving with POST /admin/stop`,
     { param: "name", value: name },
   );
 }

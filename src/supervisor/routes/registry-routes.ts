@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
 import { sendError } from "../../http/create-app.js";
 import { ERRORS, HttpError, invalidParam } from "../../http/errors.js";
-import type { JobSnapshot } from "../jobs/job-types.js";
+import { JOB_ID_PATTERN, type JobSnapshot } from "../jobs/job-types.js";
 import type { ModelRegistry } from "../registry/model-registry.js";
 import { validateModelName } from "../registry/model-name.js";
 
@@ -17,6 +17,8 @@ const MAX_MULTIPART_FIELDS = 16;
  * - `POST /admin/models/pull` (blocking, or a `202` job with `background: true`)
  * - `POST /admin/models/upload?name=…` (multipart field `file`, a tar or tar.gz)
  * - `GET /admin/jobs`, `GET /admin/jobs/{id}`, `DELETE /admin/jobs/{id}` (cancel)
+ *
+ * A malformed model name or job id in the path is a 400 on every one of these routes.
  *
  * The routes live in their own plugin scope: the multipart parser is registered only here,
  * and catalogue errors are sent with `source: "registry"`.
@@ -52,21 +54,40 @@ export async function registerRegistryRoutes(
     });
     scope.delete("/admin/models/*", async (request) => registry.delete(routeParam(request, "*")));
     scope.post("/admin/models/pull", async (request, reply) => pull(registry, request, reply));
-    scope.post("/admin/models/upload", async (request, reply) => {
-      try {
-        return await upload(registry, request);
-      } catch (error) {
-        // The rest of a rejected upload is never read, so the connection cannot carry another request.
-        void reply.header("connection", "close");
-        throw error;
-      }
-    });
-
-    scope.get("/admin/jobs", async () => ({ jobs: registry.jobs.list() }));
-    scope.get("/admin/jobs/:id", async (request) =>
-      requireJob(registry, routeParam(request, "id")).snapshot(),
+    scope.post(
+      "/admin/models/upload",
+      {
+        // Runs before the body parsers, so a body of another type is rejected with the upload's
+        // own message instead of a JSON parse error or a bare 415.
+        onRequest: async (request, reply) => {
+          try {
+            uploadName(request);
+            requireMultipart(request);
+          } catch (error) {
+            void reply.header("connection", "close");
+            throw error;
+          }
+        },
+      },
+      async (request, reply) => {
+        try {
+          return await upload(registry, request);
+        } catch (error) {
+          // The rest of a rejected upload is never read, so the connection cannot carry another request.
+          void reply.header("connection", "close");
+          throw error;
+        }
+      },
     );
-    scope.delete("/admin/jobs/:id", async (request) => cancelJob(registry, request));
+
+    // Job ids are read from a wildcard too, so an overlong or malformed id gets the 400 below
+    // instead of missing the route.
+    scope.get("/admin/jobs", async () => ({ jobs: registry.jobs.list() }));
+    scope.get("/admin/jobs/*", async (request) => {
+      const id = routeParam(request, "*");
+      return id === "" ? { jobs: registry.jobs.list() } : requireJob(registry, id).snapshot();
+    });
+    scope.delete("/admin/jobs/*", async (request) => cancelJob(registry, request));
   });
 }
 
@@ -99,21 +120,7 @@ async function pull(
 }
 
 async function upload(registry: ModelRegistry, request: FastifyRequest): Promise<unknown> {
-  const query = request.query as Record<string, unknown>;
-  if (query.name === undefined) {
-    throw invalidParam(
-      "name",
-      "missing query parameter 'name': POST /admin/models/upload?name=<model name>",
-    );
-  }
-  const name = validateModelName(query.name);
-  if (!request.isMultipart()) {
-    throw invalidParam(
-      "file",
-      "the upload must be multipart/form-data with the archive in the field 'file'",
-    );
-  }
-
+  const name = uploadName(request);
   const part = await request.file();
   if (part === undefined)
     throw invalidParam("file", "missing multipart field 'file' with the tar or tar.gz archive");
@@ -134,8 +141,40 @@ async function upload(registry: ModelRegistry, request: FastifyRequest): Promise
   });
 }
 
+/** Reads and checks the upload's `name` query parameter. */
+function uploadName(request: FastifyRequest): string {
+  const query = request.query as Record<string, unknown>;
+  if (query.name === undefined) {
+    throw invalidParam(
+      "name",
+      "missing query parameter 'name': POST /admin/models/upload?name=<model name>",
+    );
+  }
+  return validateModelName(query.name);
+}
+
+/**
+ * Rejects an upload body that is not multipart/form-data with 415. The message quotes the
+ * Content-Type header, never the body, which is usually binary.
+ */
+function requireMultipart(request: FastifyRequest): void {
+  const header = request.headers["content-type"];
+  const mediaType = header?.split(";")[0]?.trim().toLowerCase();
+  if (mediaType === "multipart/form-data") return;
+
+  const received =
+    header === undefined
+      ? "no Content-Type"
+      : `Content-Type ${JSON.stringify(header.slice(0, 100))}`;
+  throw new HttpError(
+    ERRORS.requestUnsupportedMediaType,
+    `the upload must be multipart/form-data with the tar or tar.gz archive in the field 'file', got ${received}; with curl: curl -F file=@model.tgz '<server>/admin/models/upload?name=<name>'`,
+    { param: "file", value: header },
+  );
+}
+
 async function cancelJob(registry: ModelRegistry, request: FastifyRequest): Promise<JobSnapshot> {
-  const id = routeParam(request, "id");
+  const id = routeParam(request, "*");
   const job = requireJob(registry, id);
   const query = request.query as Record<string, unknown>;
   const discard = query.discard === "true" || query.discard === "1";
@@ -146,6 +185,13 @@ async function cancelJob(registry: ModelRegistry, request: FastifyRequest): Prom
 }
 
 function requireJob(registry: ModelRegistry, id: string) {
+  if (!JOB_ID_PATTERN.test(id)) {
+    throw invalidParam(
+      "id",
+      `invalid job id ${JSON.stringify(id.slice(0, 100))}: job ids look like job-0ca5b1566d9b175da0ccf599; GET /admin/jobs lists them`,
+      id,
+    );
+  }
   const job = registry.jobs.get(id);
   if (job === undefined)
     throw new HttpError(ERRORS.jobNotFound, `job '${id}' not found`, { param: "id", value: id });

@@ -70,6 +70,53 @@ export function selectFiles(
   return [...selected, ...companions];
 }
 
+/** The `include` patterns and recorded repo paths of the pull that made a model. */
+export interface PreviousPull {
+  include: readonly string[] | null;
+  files: readonly string[];
+}
+
+/** The files of a pull into a model that may already hold files from an earlier pull. */
+export interface MergedSelection {
+  files: HubFile[];
+  /** The patterns recorded for the model: null when either pull took every file. */
+  include: string[] | null;
+  /** Repo paths the earlier pull recorded that the repo no longer has at this commit. */
+  removed: string[];
+}
+
+/**
+ * Picks the files of a pull, keeping what an earlier pull of the same repo fetched: the
+ * requested files, the files the earlier `include` patterns select, and every recorded path
+ * the repo still has. So pulling with another `include` adds files instead of replacing them,
+ * and a recorded file leaves the model only when the repo itself no longer has it (`removed`).
+ * Throws, like `selectFiles`, when the requested patterns alone match nothing.
+ */
+export function selectWithPrevious(
+  files: readonly HubFile[],
+  include: readonly string[] | undefined,
+  repoId: string,
+  previous: PreviousPull | undefined,
+): MergedSelection {
+  const requested = selectFiles(files, include, repoId);
+  if (previous === undefined) {
+    return { files: requested, include: include === undefined ? null : [...include], removed: [] };
+  }
+
+  const merged =
+    include === undefined || previous.include === null
+      ? null
+      : [...new Set([...previous.include, ...include])];
+  const chosen = new Set([...requested, ...selectFiles(files, merged ?? undefined, repoId)]);
+  const recorded = new Set(previous.files);
+  const available = new Set(files.map((file) => file.path));
+  return {
+    files: files.filter((file) => chosen.has(file) || recorded.has(file.path)),
+    include: merged,
+    removed: previous.files.filter((path) => !available.has(path)),
+  };
+}
+
 function isCompanion(file: HubFile): boolean {
   return COMPANION_FILE.test(file.path) && file.size <= MAX_COMPANION_BYTES;
 }

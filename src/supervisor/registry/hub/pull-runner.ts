@@ -5,7 +5,13 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { EventLogger } from "../../../http/logger.js";
 import type { JobContext } from "../../jobs/job-store.js";
 import { loadedFrom, type LoadedModelSource } from "../loaded-model.js";
-import { hubRequestRetrying, metadataUnreadable, modelAdded } from "../log-events.js";
+import {
+  filesRemovedUpstream,
+  hubRequestRetrying,
+  localFilesKept,
+  metadataUnreadable,
+  modelAdded,
+} from "../log-events.js";
 import {
   readModelMetadata,
   writeModelMetadata,
@@ -15,10 +21,21 @@ import {
 import { modelExists, modelLoaded, type ModelStore } from "../model-store.js";
 import { requireFreeSpace, type StatfsFunction } from "../storage-errors.js";
 import { downloadFile, type DownloadPolicy } from "./file-download.js";
-import { fileIdentity, PULL_MANIFEST_FILE, selectFiles } from "./file-selection.js";
+import {
+  fileIdentity,
+  PULL_MANIFEST_FILE,
+  selectWithPrevious,
+  type MergedSelection,
+  type PreviousPull,
+} from "./file-selection.js";
 import type { HubClient, HubFile, RepoSnapshot } from "./hub-client.js";
 import { TransientHubError } from "./hub-errors.js";
-import { prepareStaging, type ReusableModel, type StagedFile } from "./pull-staging.js";
+import {
+  carryOverLocalFiles,
+  prepareStaging,
+  type ReusableModel,
+  type StagedFile,
+} from "./pull-staging.js";
 
 /** A validated pull request. The token is used for Hub requests only and is never stored or logged. */
 export interface PullInput {
@@ -44,7 +61,8 @@ export interface PullDependencies {
  * prepares the staging directory, resuming what an earlier pull left there. Then it checks
  * free disk space, downloads and verifies each missing file, records provenance and renames
  * the directory into place. An existing model of the same name is replaced only when it was
- * pulled from the same repo.
+ * pulled from the same repo, and the new copy keeps its files (see `selectWithPrevious` and
+ * `carryOverLocalFiles`), so a pull with another `include` adds files.
  */
 export async function runPull(
   context: JobContext,
@@ -52,14 +70,20 @@ export async function runPull(
   deps: PullDependencies,
 ): Promise<Record<string, unknown>> {
   const snapshot = await fetchSnapshotWithRetries(context, input, deps);
-  const files = selectFiles(snapshot.files, input.include, input.repoId);
   const existing = await readExisting(deps.store, input, deps.log);
+  const selection = selectWithPrevious(
+    snapshot.files,
+    input.include,
+    input.repoId,
+    previousPull(existing),
+  );
+  const files = selection.files;
 
   if (existing !== undefined && (await isUpToDate(existing, snapshot.commit, files))) {
     context.progress.setFiles(
       files.map((file) => ({ path: file.path, bytesTotal: file.size, bytesDone: file.size })),
     );
-    return pullResult(input, snapshot.commit, existing.dir, files, true);
+    return pullResult(input, snapshot.commit, existing.dir, selection, true);
   }
   if (existing !== undefined) await requireNotLoaded(existing.dir, input.name, deps.backend);
 
@@ -95,9 +119,10 @@ export async function runPull(
   for (const entry of staged)
     if (!entry.complete) await downloadStagedFile(context, input, snapshot.commit, entry, deps);
 
+  if (existing !== undefined) await keepPreviousFiles(existing, input, selection, deps.log);
   await writeModelMetadata(
     input.stagingDir,
-    pulledMetadata(input, snapshot.commit, files, deps.client.endpoint),
+    pulledMetadata(input, snapshot.commit, selection, deps.client.endpoint),
   );
   await rm(join(input.stagingDir, PULL_MANIFEST_FILE), { force: true });
   if (existing !== undefined) await requireNotLoaded(existing.dir, input.name, deps.backend);
@@ -112,7 +137,37 @@ export async function runPull(
     source: `hub ${input.repoId}@${snapshot.commit}`,
     bytes,
   });
-  return pullResult(input, snapshot.commit, path, files, false);
+  return pullResult(input, snapshot.commit, path, selection, false);
+}
+
+/** Reads the include patterns and recorded files of the existing model, when a pull made it. */
+function previousPull(existing: ReusableModel | undefined): PreviousPull | undefined {
+  const metadata = existing?.metadata;
+  if (metadata?.source.kind !== "hub") return undefined;
+  return {
+    include: metadata.source.include,
+    files: (metadata.files ?? []).map((file) => file.path),
+  };
+}
+
+/**
+ * Carries the files no pull recorded from the model being replaced into the staging
+ * directory, and logs those, and the recorded files the repo no longer has, by name.
+ */
+async function keepPreviousFiles(
+  existing: ReusableModel,
+  input: PullInput,
+  selection: MergedSelection,
+  log: EventLogger,
+): Promise<void> {
+  const known = new Set([
+    ...selection.files.map((file) => file.path),
+    ...(existing.metadata?.files ?? []).map((file) => file.path),
+  ]);
+  const kept = await carryOverLocalFiles(existing.dir, input.stagingDir, known);
+  if (kept.length > 0) localFilesKept(log, { name: input.name, files: kept });
+  if (selection.removed.length > 0)
+    filesRemovedUpstream(log, { name: input.name, repoId: input.repoId, files: selection.removed });
 }
 
 async function fetchSnapshotWithRetries(
@@ -172,7 +227,7 @@ async function downloadStagedFile(
       },
     });
   } catch (error) {
-    context.progress.setFileState(path, "failed");
+    context.progress.setFileState(path, context.signal.aborted ? "cancelled" : "failed");
     throw error;
   }
   context.progress.setFileBytes(path, entry.file.size);
@@ -233,7 +288,7 @@ async function requireNotLoaded(
 function pulledMetadata(
   input: PullInput,
   commit: string,
-  files: readonly HubFile[],
+  selection: MergedSelection,
   endpoint: string,
 ): ModelMetadata {
   const source: HubSource = {
@@ -242,13 +297,13 @@ function pulledMetadata(
     repo_id: input.repoId,
     revision: input.revision ?? null,
     commit,
-    include: input.include ?? null,
+    include: selection.include,
     pulled_at: new Date().toISOString(),
   };
   return {
     version: 1,
     source,
-    files: files.map((file) => ({
+    files: selection.files.map((file) => ({
       path: file.path,
       size: file.size,
       ...(file.sha256 === undefined ? {} : { sha256: file.sha256 }),
@@ -261,7 +316,7 @@ function pullResult(
   input: PullInput,
   commit: string,
   path: string,
-  files: readonly HubFile[],
+  selection: MergedSelection,
   upToDate: boolean,
 ): Record<string, unknown> {
   return {
@@ -270,8 +325,10 @@ function pullResult(
     repo_id: input.repoId,
     revision: input.revision ?? null,
     commit,
-    files: files.length,
-    size_bytes: files.reduce((sum, file) => sum + file.size, 0),
+    include: selection.include,
+    files: selection.files.length,
+    size_bytes: selection.files.reduce((sum, file) => sum + file.size, 0),
     up_to_date: upToDate,
+    removed_files: selection.removed,
   };
 }

@@ -1,4 +1,14 @@
-import { link, mkdir, readdir, rm, stat } from "node:fs/promises";
+import {
+  copyFile,
+  link,
+  lstat,
+  mkdir,
+  readdir,
+  readlink,
+  rm,
+  stat,
+  symlink,
+} from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 
 import { z } from "zod";
@@ -6,7 +16,7 @@ import { z } from "zod";
 import type { EventLogger } from "../../../http/logger.js";
 import { readJsonFile, writeJsonAtomic } from "../json-file.js";
 import { fileReused, fileReuseFailed, metadataUnreadable } from "../log-events.js";
-import type { ModelMetadata } from "../model-metadata.js";
+import { METADATA_FILE, type ModelMetadata } from "../model-metadata.js";
 import { fileIdentity, PARTIAL_SUFFIX, PULL_MANIFEST_FILE } from "./file-selection.js";
 import type { HubFile } from "./hub-client.js";
 
@@ -139,6 +149,41 @@ async function measure(file: HubFile, finalPath: string): Promise<StagedFile> {
   const partial = await stat(`${finalPath}${PARTIAL_SUFFIX}`).catch(() => undefined);
   const bytesPresent = partial === undefined ? 0 : Math.min(partial.size, file.size);
   return { file, finalPath, bytesPresent, complete: false };
+}
+
+/**
+ * Copies the files of the model being replaced that no pull recorded (files added by hand)
+ * into the staging directory, so replacing the model keeps them. Regular files are
+ * hard-linked, or copied where links fail; symbolic links are recreated with the same target.
+ * Paths in `skip` (the files the pull wrote, and the files earlier pulls recorded) and the
+ * provenance file are left out. Returns the repo-style paths carried over.
+ */
+export async function carryOverLocalFiles(
+  fromDir: string,
+  toDir: string,
+  skip: ReadonlySet<string>,
+): Promise<string[]> {
+  const carried: string[] = [];
+  const entries = await readdir(fromDir, { recursive: true, withFileTypes: true });
+  for (const entry of entries) {
+    if (entry.isDirectory()) continue;
+    const source = join(entry.parentPath, entry.name);
+    const path = relative(fromDir, source).split(sep).join("/");
+    if (path === METADATA_FILE || skip.has(path)) continue;
+
+    const target = join(toDir, path);
+    if ((await lstat(target).catch(() => undefined)) !== undefined) continue;
+    await mkdir(dirname(target), { recursive: true });
+    if (entry.isSymbolicLink()) {
+      await symlink(await readlink(source), target);
+    } else if (entry.isFile()) {
+      await link(source, target).catch(() => copyFile(source, target));
+    } else {
+      continue;
+    }
+    carried.push(path);
+  }
+  return carried;
 }
 
 /** Bytes in a staging directory's files, for logs and the partial-pull listing. */

@@ -109,7 +109,7 @@ class TarExtraction {
       if (!this.#parser.write(chunk))
         await Promise.race([once(this.#parser, "drain"), this.#failed]);
     }
-    if (this.#checkMagic && this.#head.length < SNIFF_BYTES) this.#checkHead(true);
+    if (this.#head.length < SNIFF_BYTES) this.#checkHead(true);
     this.#parser.end();
     await Promise.race([this.#parsed, this.#failed]);
     await this.#entryWork;
@@ -117,11 +117,7 @@ class TarExtraction {
   }
 
   summary(): ExtractSummary {
-    if (this.#files === 0) {
-      throw new HttpError(ERRORS.registryArchiveInvalid, "the archive contains no files", {
-        param: "file",
-      });
-    }
+    if (this.#files === 0) throw noFiles();
     return { files: this.#files, bytes: this.#fileBytes };
   }
 
@@ -130,16 +126,23 @@ class TarExtraction {
     if (this.#streamBytes > this.#limits.maxBytes) {
       throw this.#fail(tooLarge(`it expands to more than ${this.#limits.maxBytes} bytes`));
     }
-    if (this.#checkMagic && this.#head.length < SNIFF_BYTES) {
+    if (this.#head.length < SNIFF_BYTES) {
       this.#head = Buffer.concat([this.#head, chunk.subarray(0, SNIFF_BYTES - this.#head.length)]);
       this.#checkHead(false);
     }
   }
 
-  /** Rejects compressed data whose first block is not a tar header (for example a compressed non-archive). */
+  /**
+   * Checks the first block of the tar stream. A zero block there is the end-of-archive marker
+   * of an archive without members, which the tar parser would call an unrecognized format.
+   * With `checkMagic`, any other first block must be a tar header, which rejects compressed
+   * data that is not a tar archive.
+   */
   #checkHead(atEnd: boolean): void {
     if (this.#head.length < SNIFF_BYTES && !atEnd) return;
-    if (!hasUstarMagic(this.#head)) {
+    if (this.#head.length === SNIFF_BYTES && this.#head.every((byte) => byte === 0))
+      throw this.#fail(noFiles());
+    if (this.#checkMagic && !hasUstarMagic(this.#head)) {
       throw this.#fail(
         new HttpError(
           ERRORS.registryArchiveInvalid,
@@ -213,6 +216,14 @@ function writeEntryBody(entry: ReadEntry, target: string): Promise<number> {
     entry.once("end", () => output.end());
     entry.once("error", reject);
   });
+}
+
+function noFiles(): HttpError {
+  return new HttpError(
+    ERRORS.registryArchiveInvalid,
+    "the archive contains no files; pack the model directory's contents, e.g. tar -czf model.tgz -C ./my-model .",
+    { param: "file" },
+  );
 }
 
 function tooLarge(detail: string): HttpError {

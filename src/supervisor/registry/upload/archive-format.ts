@@ -29,13 +29,23 @@ export function hasUstarMagic(block: Uint8Array): boolean {
 }
 
 /**
- * Detects the archive format from its first bytes, never from a file name: gzip by its
- * magic `1f 8b` (the tar inside is checked while extracting), tar by the ustar magic of its
- * first header. Anything else is a 400 naming the format when it is a known one.
+ * True when a block could start a tar archive: a header with the ustar magic, or a zero
+ * block, which is how an archive without members begins (its end-of-archive marker).
+ */
+export function startsTarArchive(block: Uint8Array): boolean {
+  if (hasUstarMagic(block)) return true;
+  return block.length >= SNIFF_BYTES && block.subarray(0, SNIFF_BYTES).every((byte) => byte === 0);
+}
+
+/**
+ * Detects the archive format from its first bytes, never from a file name. Gzip is known by
+ * its magic `1f 8b`, and the tar inside is checked while extracting. Tar is known by the
+ * ustar magic of its first header, or by the zero block of an empty archive. Anything else
+ * is a 400 that names the format when it is a known one.
  */
 export function detectArchiveFormat(head: Uint8Array): ArchiveFormat {
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return "tar.gz";
-  if (hasUstarMagic(head)) return "tar";
+  if (startsTarArchive(head)) return "tar";
 
   const known = UNSUPPORTED.find((format) =>
     format.magic.every((byte, index) => head[index] === byte),
