@@ -6,11 +6,24 @@ import type { ProcessExit } from "./backend-process.js";
 import { BackendStateMachine, type BackendState, type BackendTransition } from "./backend-state.js";
 import { BackendStartError } from "./health-check.js";
 import { BackendInstance, type LoadTarget } from "./lifecycle/backend-instance.js";
-import { HoldGate, type HoldLimits, type HoldStatistics } from "./lifecycle/hold-gate.js";
+import type {
+  BackendStatus,
+  LifecycleEventType,
+  LoadedModel,
+  RouteLease,
+  RunningOperation,
+} from "./lifecycle/backend-types.js";
+import { LoadFailedError, operationConflict } from "./lifecycle/load-errors.js";
+import { HoldGate, type HoldLimits } from "./lifecycle/hold-gate.js";
 import { InstanceLauncher, type LauncherOptions } from "./lifecycle/instance-launcher.js";
 import { decideRestart, type RestartPolicy } from "./lifecycle/restart-policy.js";
 import { executeSwap, planSwap, type SwapEffects, type SwapMode } from "./lifecycle/swap-plan.js";
-import { backendExited, backendStateChanged, backendStopped, restartScheduled } from "./log-events.js";
+import {
+  backendExited,
+  backendStateChanged,
+  backendStopped,
+  restartScheduled,
+} from "./log-events.js";
 
 /** Everything the backend manager needs; see `LauncherOptions` for how processes start. */
 export interface BackendManagerOptions extends LauncherOptions {
@@ -24,54 +37,6 @@ export interface BackendManagerOptions extends LauncherOptions {
   onEvent?: (type: LifecycleEventType, data: Record<string, unknown>) => void;
   /** Called after a model starts serving (with it) and after an explicit stop (with `undefined`). */
   onServingChange?: (serving: LoadTarget | undefined) => void | Promise<void>;
-}
-
-/** Lifecycle events the manager publishes. */
-export type LifecycleEventType =
-  | "backend.state_changed"
-  | "backend.load_started"
-  | "backend.load_succeeded"
-  | "backend.load_failed"
-  | "backend.switched"
-  | "backend.crashed"
-  | "backend.restart_scheduled";
-
-/** The model a backend process serves. */
-export interface LoadedModel {
-  model: string;
-  args: readonly string[];
-  startedAt: Date;
-  pid: number;
-}
-
-/** The operation that is under way: a load (or the initial load), a crash restart, or a stop. */
-export interface RunningOperation {
-  kind: "load" | "restart" | "stop";
-  model: string | undefined;
-  startedAt: Date;
-}
-
-/** The `/admin/status` view of the backend. */
-export interface BackendStatus {
-  backend: string;
-  state: BackendState;
-  /** True while a backend process exists, including while it loads. */
-  running: boolean;
-  current_model: string | null;
-  started_at: string | null;
-  backend_url: string | null;
-  pid: number | null;
-  last_error: string | null;
-  operation: { kind: string; model: string | null; started_at: string } | null;
-  hold: { waiting: number } & HoldStatistics;
-  draining: Array<{ model: string; pid: number; in_flight: number }>;
-  restarts: number;
-}
-
-/** A route to the serving backend for one proxied request; `release` ends its in-flight count. */
-export interface RouteLease {
-  origin: string;
-  release: () => void;
 }
 
 interface Operation extends RunningOperation {
@@ -137,7 +102,9 @@ export class BackendManager {
 
   get operation(): RunningOperation | undefined {
     const operation = this.#operation;
-    return operation === undefined ? undefined : { kind: operation.kind, model: operation.model, startedAt: operation.startedAt };
+    return operation === undefined
+      ? undefined
+      : { kind: operation.kind, model: operation.model, startedAt: operation.startedAt };
   }
 
   /** Models that run or start in any process, so the registry can refuse to delete them. */
@@ -163,12 +130,22 @@ export class BackendManager {
       operation:
         operation === undefined
           ? null
-          : { kind: operation.kind, model: operation.model ?? null, started_at: operation.startedAt.toISOString() },
+          : {
+              kind: operation.kind,
+              model: operation.model ?? null,
+              started_at: operation.startedAt.toISOString(),
+            },
       hold: { waiting: this.gate.waiting, ...this.gate.statistics },
       draining:
         this.#retiring === undefined
           ? []
-          : [{ model: this.#retiring.model, pid: this.#retiring.process.pid, in_flight: this.#retiring.inFlight }],
+          : [
+              {
+                model: this.#retiring.model,
+                pid: this.#retiring.process.pid,
+                in_flight: this.#retiring.inFlight,
+              },
+            ],
       restarts: this.#restartAttempts,
     };
   }
@@ -194,9 +171,14 @@ export class BackendManager {
    * Resolves true when the process behind `origin` has exited.
    */
   async confirmUnreachable(origin: string, timeoutMs: number): Promise<boolean> {
-    const instance = [this.#current, this.#retiring].find((candidate) => candidate?.origin === origin);
+    const instance = [this.#current, this.#retiring].find(
+      (candidate) => candidate?.origin === origin,
+    );
     if (instance === undefined) return true;
-    const exited = await Promise.race([instance.process.exited.then(() => true), sleep(timeoutMs, false)]);
+    const exited = await Promise.race([
+      instance.process.exited.then(() => true),
+      sleep(timeoutMs, false),
+    ]);
     // Let the exit handler, which runs on the same promise, update the state first.
     await new Promise((resolve) => setImmediate(resolve));
     return exited;
@@ -222,18 +204,36 @@ export class BackendManager {
       this.#publish("backend.load_started", { model, mode });
       const previous = this.#current;
       const hasCurrent = previous !== undefined && this.state === "ready";
-      const outcome = await executeSwap(planSwap(mode, hasCurrent), this.#swapEffects(target, signal));
+      const outcome = await executeSwap(
+        planSwap(mode, hasCurrent),
+        this.#swapEffects(target, signal),
+      );
 
       if (outcome.kind === "swapped") {
         this.#restartAttempts = 0;
-        this.#publish("backend.load_succeeded", { model, mode, pid: this.#current?.process.pid ?? null });
+        this.#publish("backend.load_succeeded", {
+          model,
+          mode,
+          pid: this.#current?.process.pid ?? null,
+        });
         await this.#options.onServingChange?.(target);
         return describe(this.#current!);
       }
 
       const reason = errorReason(outcome.error);
-      this.#publish("backend.load_failed", { model, reason, restored: outcome.kind === "rolled_back" ? previous?.model ?? null : null });
-      throw new LoadFailedError(model, outcome.error, hasCurrent ? previous?.model : undefined, outcome.kind === "rolled_back", signal.aborted, reason);
+      this.#publish("backend.load_failed", {
+        model,
+        reason,
+        restored: outcome.kind === "rolled_back" ? (previous?.model ?? null) : null,
+      });
+      throw new LoadFailedError(
+        model,
+        outcome.error,
+        hasCurrent ? previous?.model : undefined,
+        outcome.kind === "rolled_back",
+        signal.aborted,
+        reason,
+      );
     });
   }
 
@@ -243,7 +243,9 @@ export class BackendManager {
    * loads it again; an explicit stop clears it. With `drainMs`, requests in flight get that
    * long to finish before the engine is signalled.
    */
-  async stop(options: { remember?: boolean; drainMs?: number } = {}): Promise<{ cancelled: string | undefined }> {
+  async stop(
+    options: { remember?: boolean; drainMs?: number } = {},
+  ): Promise<{ cancelled: string | undefined }> {
     const running = this.#operation;
     let cancelled: string | undefined;
     if (running !== undefined && running.kind !== "stop") {
@@ -258,8 +260,11 @@ export class BackendManager {
     await this.#run("stop", undefined, async () => {
       this.gate.close("the backend is stopping");
       if (options.drainMs !== undefined) await this.#current?.drain(options.drainMs);
-      const instances = [this.#candidate, this.#current, this.#retiring].filter((value) => value !== undefined);
-      if (instances.length > 0 && this.state !== "stopped" && this.state !== "stopping") this.machine.transition("stopping", "stop requested");
+      const instances = [this.#candidate, this.#current, this.#retiring].filter(
+        (value) => value !== undefined,
+      );
+      if (instances.length > 0 && this.state !== "stopped" && this.state !== "stopping")
+        this.machine.transition("stopping", "stop requested");
       await Promise.all(instances.map((instance) => this.#stopInstance(instance)));
       this.#current = this.#candidate = this.#retiring = undefined;
       if (this.state !== "stopped") this.machine.transition("stopped", "stop requested");
@@ -271,9 +276,19 @@ export class BackendManager {
   }
 
   /** Runs `body` as the one operation under way, with a signal that `stop` can abort. */
-  #run<T>(kind: Operation["kind"], model: string | undefined, body: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  #run<T>(
+    kind: Operation["kind"],
+    model: string | undefined,
+    body: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
     const controller = new AbortController();
-    const operation: Operation = { kind, model, startedAt: new Date(), controller, done: Promise.resolve() };
+    const operation: Operation = {
+      kind,
+      model,
+      startedAt: new Date(),
+      controller,
+      done: Promise.resolve(),
+    };
     const done = (async () => {
       try {
         return await body(controller.signal);
@@ -294,7 +309,12 @@ export class BackendManager {
       hold_requests: async () => this.gate.close(`the backend is switching to ${model}`),
       release_requests: async () => this.gate.open(),
       reject_held_requests: async () =>
-        this.gate.rejectAll(new HttpError(ERRORS.proxyNoBackend, `loading ${model} failed: ${this.#lastError ?? "unknown reason"}`)),
+        this.gate.rejectAll(
+          new HttpError(
+            ERRORS.proxyNoBackend,
+            `loading ${model} failed: ${this.#lastError ?? "unknown reason"}`,
+          ),
+        ),
       drain_current: async () => {
         const restartMode = this.#retiring === undefined;
         if (restartMode) {
@@ -321,7 +341,8 @@ export class BackendManager {
       promote_candidate: async () => {
         const candidate = this.#candidate!;
         // A current instance that already exited (it crashed) has nothing left to drain.
-        if (this.#current !== undefined && this.#current.process.exit === undefined) this.#retiring = this.#current;
+        if (this.#current !== undefined && this.#current.process.exit === undefined)
+          this.#retiring = this.#current;
         this.#current = candidate;
         this.#candidate = undefined;
         // The old model may have crashed while the candidate loaded beside it.
@@ -380,13 +401,24 @@ export class BackendManager {
   /** Handles unrequested exits: the backend fails at once and restarts with backoff. */
   #onExit(instance: BackendInstance, exit: ProcessExit): void {
     const expected = this.#stopping.has(instance);
-    backendExited(this.#options.log, { pid: instance.process.pid, code: exit.code, signal: exit.signal, expected });
+    backendExited(this.#options.log, {
+      pid: instance.process.pid,
+      code: exit.code,
+      signal: exit.signal,
+      expected,
+    });
     if (expected || instance !== this.#current || instance.readyAt === undefined) return;
 
     const how = exit.signal === null ? `code ${exit.code}` : `signal ${exit.signal}`;
     this.#lastError = `the backend exited unexpectedly with ${how}`;
-    this.#publish("backend.crashed", { model: instance.model, pid: instance.process.pid, code: exit.code, signal: exit.signal });
-    if (this.state === "ready" || this.state === "draining") this.machine.transition("failed", this.#lastError);
+    this.#publish("backend.crashed", {
+      model: instance.model,
+      pid: instance.process.pid,
+      code: exit.code,
+      signal: exit.signal,
+    });
+    if (this.state === "ready" || this.state === "draining")
+      this.machine.transition("failed", this.#lastError);
     if (this.#operation === undefined) this.#scheduleRestart(instance);
   }
 
@@ -401,8 +433,16 @@ export class BackendManager {
     }
 
     this.#restartAttempts = decision.attempt;
-    restartScheduled(this.#options.log, { model: crashed.model, attempt: decision.attempt, delayMs: decision.delayMs });
-    this.#publish("backend.restart_scheduled", { model: crashed.model, attempt: decision.attempt, delay_ms: decision.delayMs });
+    restartScheduled(this.#options.log, {
+      model: crashed.model,
+      attempt: decision.attempt,
+      delayMs: decision.delayMs,
+    });
+    this.#publish("backend.restart_scheduled", {
+      model: crashed.model,
+      attempt: decision.attempt,
+      delay_ms: decision.delayMs,
+    });
     this.gate.close(`the backend crashed and is restarting ${crashed.model}`);
     void this.#run("restart", crashed.model, async (signal) => {
       await sleepUnlessAborted(decision.delayMs, signal);
@@ -422,22 +462,33 @@ export class BackendManager {
   #unavailable(): HttpError {
     switch (this.state) {
       case "starting":
-        return new HttpError(ERRORS.proxyBackendStarting, `the backend is loading ${this.#operation?.model ?? "a model"}; retry shortly`, {
-          headers: { "Retry-After": "2" },
-        });
+        return new HttpError(
+          ERRORS.proxyBackendStarting,
+          `the backend is loading ${this.#operation?.model ?? "a model"}; retry shortly`,
+          {
+            headers: { "Retry-After": "2" },
+          },
+        );
       case "failed":
         return new HttpError(
           ERRORS.proxyNoBackend,
           `the backend failed (${this.#lastError ?? "unknown reason"}); see GET /admin/status and load a model with POST /admin/load`,
         );
       default:
-        return new HttpError(ERRORS.proxyNoBackend, "no backend is running; load a model with POST /admin/load");
+        return new HttpError(
+          ERRORS.proxyNoBackend,
+          "no backend is running; load a model with POST /admin/load",
+        );
     }
   }
 
   #onTransition(transition: BackendTransition): void {
     backendStateChanged(this.#options.log, transition);
-    this.#publish("backend.state_changed", { from: transition.from, to: transition.to, reason: transition.reason });
+    this.#publish("backend.state_changed", {
+      from: transition.from,
+      to: transition.to,
+      reason: transition.reason,
+    });
   }
 
   #publish(type: LifecycleEventType, data: Record<string, unknown>): void {
@@ -445,50 +496,13 @@ export class BackendManager {
   }
 }
 
-/** Raised when a load fails; `restored` tells whether the previous model serves again. */
-export class LoadFailedError extends Error {
-  readonly code = "CODEC_ERR_BACKEND_LOAD_FAILED";
-
-  constructor(
-    readonly model: string,
-    cause: unknown,
-    readonly previousModel: string | undefined,
-    readonly restored: boolean,
-    readonly cancelled: boolean,
-    readonly reason: string,
-  ) {
-    super(loadFailureMessage(model, cause, previousModel, restored, cancelled), { cause });
-    this.name = "LoadFailedError";
-  }
-}
-
-function loadFailureMessage(
-  model: string,
-  cause: unknown,
-  previousModel: string | undefined,
-  restored: boolean,
-  cancelled: boolean,
-): string {
-  const detail = cause instanceof Error ? cause.message : String(cause);
-  if (cancelled) return `loading ${model} was cancelled by a stop request`;
-  if (previousModel === undefined) return `loading ${model} failed: ${detail}`;
-  const after = restored ? `${previousModel} serves again` : `restoring ${previousModel} failed too; no model serves`;
-  return `loading ${model} failed, and ${after}: ${detail}`;
-}
-
-/** Builds the 409 that names the operation under way. */
-export function operationConflict(running: RunningOperation): HttpError {
-  const descriptions = { restart: "a restart after a crash", stop: "a stop", load: "a load" } as const;
-  const what = descriptions[running.kind];
-  const of = running.model === undefined ? "" : ` of ${running.model}`;
-  return new HttpError(
-    ERRORS.backendOperationConflict,
-    `${what}${of} is under way since ${running.startedAt.toISOString()}; wait for it, or cancel it with POST /admin/stop`,
-  );
-}
-
 function describe(instance: BackendInstance): LoadedModel {
-  return { model: instance.model, args: instance.args, startedAt: instance.startedAt, pid: instance.process.pid };
+  return {
+    model: instance.model,
+    args: instance.args,
+    startedAt: instance.startedAt,
+    pid: instance.process.pid,
+  };
 }
 
 function errorReason(error: unknown): string {
@@ -507,3 +521,12 @@ async function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void
     }
   });
 }
+
+export type {
+  BackendStatus,
+  LifecycleEventType,
+  LoadedModel,
+  RouteLease,
+  RunningOperation,
+} from "./lifecycle/backend-types.js";
+export { LoadFailedError, operationConflict } from "./lifecycle/load-errors.js";
