@@ -60,7 +60,8 @@ async function main(flags: Flags): Promise<void> {
 
   for (const name of flags.only.split(",")) {
     const section = SECTIONS[name];
-    if (section === undefined) throw new Error(`unknown section '${name}'; choose from ${Object.keys(SECTIONS).join(", ")}`);
+    if (section === undefined)
+      throw new Error(`unknown section '${name}'; choose from ${Object.keys(SECTIONS).join(", ")}`);
 
     const markdown = [
       `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench -- --only ${name}\` on ${machineDescription()}.`,
@@ -84,7 +85,8 @@ async function replaceGeneratedSection(name: string, markdown: string): Promise<
   const document = await readFile(BENCHMARKS_DOC, "utf8");
   const startAt = document.indexOf(start);
   const endAt = document.indexOf(end);
-  if (startAt < 0 || endAt < startAt) throw new Error(`${BENCHMARKS_DOC} has no ${start} … ${end} section`);
+  if (startAt < 0 || endAt < startAt)
+    throw new Error(`${BENCHMARKS_DOC} has no ${start} … ${end} section`);
   const updated = `${document.slice(0, startAt + start.length)}\n${markdown}\n${document.slice(endAt)}`;
   await writeFile(BENCHMARKS_DOC, updated);
 }
@@ -93,7 +95,11 @@ await new Command("benchmark")
   .description("Measure wire bytes, decoding speed, proxy overhead and model swaps on this machine")
   .option("--model <file>", "GGUF model to measure (default: the demo model)")
   .option("--threads <list>", "comma-separated thread counts to compare", "1,2")
-  .option("--only <sections>", `comma-separated sections to run: ${Object.keys(SECTIONS).join(", ")}`, Object.keys(SECTIONS).join(","))
+  .option(
+    "--only <sections>",
+    `comma-separated sections to run: ${Object.keys(SECTIONS).join(", ")}`,
+    Object.keys(SECTIONS).join(","),
+  )
   .option("--write", "replace the generated sections of docs/benchmarks.md", false)
   .action(main)
   .parseAsync(process.argv);

@@ -18,7 +18,11 @@ import { Command } from "commander";
 import { ensureDemoModel } from "../src/demo-model/demo-model.js";
 import { defaultEngineOptions } from "../src/engine/engine-options.js";
 import { startEngine } from "../src/engine/engine-server.js";
-import { SHIPPED_DICTIONARY_DIR, tokenizerFingerprint, type DictionaryManifestEntry } from "../src/engine/zstd-dictionaries.js";
+import {
+  SHIPPED_DICTIONARY_DIR,
+  tokenizerFingerprint,
+  type DictionaryManifestEntry,
+} from "../src/engine/zstd-dictionaries.js";
 import { listeningPort } from "../src/http/listen-address.js";
 import { createLogger } from "../src/http/logger.js";
 import { defaultDataDir } from "../src/supervisor/supervisor-options.js";
@@ -34,22 +38,25 @@ const FORMATS = ["msgpack", "protobuf"] as const;
 async function main(flags: Flags): Promise<void> {
   const samplesPerFormat = Number(flags.samples);
   const modelPath = await ensureDemoModel(`${defaultDataDir()}/demo-models`);
-  const engine = await startEngine({
-    ...defaultEngineOptions(modelPath),
-    port: 0,
-    threads: 1,
-    gpu: "cpu",
-    logLevel: "warn",
-    codec: {
-      versionPolicy: "off",
-      minimumVersion: "0.4",
-      requiredFeatures: [],
-      deploymentId: undefined,
-      docsUrl: undefined,
-      zstdDictionaryPaths: { msgpack: undefined, protobuf: undefined },
-      compressionFlushMs: 0,
+  const engine = await startEngine(
+    {
+      ...defaultEngineOptions(modelPath),
+      port: 0,
+      threads: 1,
+      gpu: "cpu",
+      logLevel: "warn",
+      codec: {
+        versionPolicy: "off",
+        minimumVersion: "0.4",
+        requiredFeatures: [],
+        deploymentId: undefined,
+        docsUrl: undefined,
+        zstdDictionaryPaths: { msgpack: undefined, protobuf: undefined },
+        compressionFlushMs: 0,
+      },
     },
-  }, createLogger("engine", "warn"));
+    createLogger("engine", "warn"),
+  );
   await engine.loaded;
   const baseUrl = `http://127.0.0.1:${listeningPort(engine.app)}`;
   const host = engine.state.requireReady().host;
@@ -72,11 +79,17 @@ async function main(flags: Flags): Promise<void> {
 
       const name = `qwen-${format}-v1.zstd`;
       const output = join(SHIPPED_DICTIONARY_DIR, name);
-      const result = spawnSync("zstd", ["--train", "-q", "-f", `--maxdict=${flags.maxDictBytes}`, "-o", output, ...files], {
-        encoding: "utf8",
-      });
+      const result = spawnSync(
+        "zstd",
+        ["--train", "-q", "-f", `--maxdict=${flags.maxDictBytes}`, "-o", output, ...files],
+        {
+          encoding: "utf8",
+        },
+      );
       if (result.error !== undefined || result.status !== 0) {
-        throw new Error(`zstd --train failed (install the zstd package): ${result.error?.message ?? result.stderr}`);
+        throw new Error(
+          `zstd --train failed (install the zstd package): ${result.error?.message ?? result.stderr}`,
+        );
       }
       entries.push({
         format,
@@ -87,9 +100,14 @@ async function main(flags: Flags): Promise<void> {
           `${samplesPerFormat} ${format} streams (${totalBytes} bytes) of the codec-serve demo model ` +
           "(Qwen3 tokenizer), temperature 1, top-k 50, 8 to 256 tokens each",
       });
-      process.stdout.write(`${output}: ${(await readFile(output)).length} bytes from ${totalBytes} bytes of samples\n`);
+      process.stdout.write(
+        `${output}: ${(await readFile(output)).length} bytes from ${totalBytes} bytes of samples\n`,
+      );
     }
-    await writeFile(join(SHIPPED_DICTIONARY_DIR, "manifest.json"), `${JSON.stringify({ dictionaries: entries }, null, 2)}\n`);
+    await writeFile(
+      join(SHIPPED_DICTIONARY_DIR, "manifest.json"),
+      `${JSON.stringify({ dictionaries: entries }, null, 2)}\n`,
+    );
   } finally {
     await rm(work, { recursive: true, force: true });
     await engine.close();
@@ -97,7 +115,11 @@ async function main(flags: Flags): Promise<void> {
 }
 
 /** Streams one completion without compression and returns its body bytes. */
-async function sampleStream(baseUrl: string, format: string, random: () => number): Promise<Uint8Array> {
+async function sampleStream(
+  baseUrl: string,
+  format: string,
+  random: () => number,
+): Promise<Uint8Array> {
   const promptLength = 1 + Math.floor(random() * 24);
   const prompt = Array.from({ length: promptLength }, () => Math.floor(random() * 150_000));
   const response = await fetch(`${baseUrl}/v1/completions`, {
@@ -131,7 +153,9 @@ function seededRandom(seed: number): () => number {
 }
 
 await new Command("train-dicts")
-  .description("Train the shipped zstd dictionaries from Codec streams of the demo model (needs the zstd command)")
+  .description(
+    "Train the shipped zstd dictionaries from Codec streams of the demo model (needs the zstd command)",
+  )
   .option("--samples <count>", "streams per wire mode", "150")
   .option("--max-dict-bytes <bytes>", "dictionary size limit in bytes", "16384")
   .option("--seed <number>", "seed of the request generator", "1")

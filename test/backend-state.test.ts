@@ -27,12 +27,19 @@ test("machine starts stopped", () => {
 test("machine follows a normal life", () => {
   const machine = new BackendStateMachine();
   const seen: string[] = [];
-  machine.onTransition((transition) => seen.push(`${transition.from}>${transition.to}:${transition.reason}`));
+  machine.onTransition((transition) =>
+    seen.push(`${transition.from}>${transition.to}:${transition.reason}`),
+  );
   machine.transition("starting", "load");
   machine.transition("ready", "healthy");
   machine.transition("stopping", "stop");
   machine.transition("stopped", "exited");
-  assert.deepEqual(seen, ["stopped>starting:load", "starting>ready:healthy", "ready>stopping:stop", "stopping>stopped:exited"]);
+  assert.deepEqual(seen, [
+    "stopped>starting:load",
+    "starting>ready:healthy",
+    "ready>stopping:stop",
+    "stopping>stopped:exited",
+  ]);
 });
 
 test("illegal transition throws and keeps state", () => {

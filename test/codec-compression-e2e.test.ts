@@ -5,7 +5,11 @@ import { createBrotliDecompress } from "node:zlib";
 
 import { request } from "undici";
 
-import { decodeResponse, readZstdDictHash, type ContentDecoder } from "../src/protocol/content-encoding.js";
+import {
+  decodeResponse,
+  readZstdDictHash,
+  type ContentDecoder,
+} from "../src/protocol/content-encoding.js";
 import { CodecZstdDictError } from "../src/protocol/content-encoding-errors.js";
 import { Detokenizer } from "../src/protocol/detokenizer.js";
 import { discoverZstdDict } from "../src/protocol/discover.js";
@@ -30,7 +34,8 @@ let mapHash: string;
 let dictionaries: Map<string, string>;
 
 /** Node's brotli decoder, for raw bodies: Node 20 has no brotli DecompressionStream. */
-const brotli: ContentDecoder = (body) => Readable.from(body).pipe(createBrotliDecompress()) as AsyncIterable<Uint8Array>;
+const brotli: ContentDecoder = (body) =>
+  Readable.from(body).pipe(createBrotliDecompress()) as AsyncIterable<Uint8Array>;
 
 before(async () => {
   server = await startTestSupervisor();
@@ -48,7 +53,11 @@ after(() => server.close());
 const fetchZstdDictionary = (hash: string) => discoverZstdDict({ origin: server.baseUrl, hash });
 
 function completionRequest(format: string, encoding: string): Promise<Response> {
-  return postJson(`${server.baseUrl}/v1/completions`, { ...COMPLETION, stream_format: format }, { "Accept-Encoding": encoding });
+  return postJson(
+    `${server.baseUrl}/v1/completions`,
+    { ...COMPLETION, stream_format: format },
+    { "Accept-Encoding": encoding },
+  );
 }
 
 /** Sends the request with undici's `request`, which leaves the body compressed, as a Response. */
@@ -62,10 +71,17 @@ async function rawCompletion(format: string, encoding: string): Promise<Response
   for (const [name, value] of Object.entries(response.headers)) {
     if (typeof value === "string") headers.set(name, value);
   }
-  return new Response(Readable.toWeb(response.body) as ReadableStream<Uint8Array>, { status: response.statusCode, headers });
+  return new Response(Readable.toWeb(response.body) as ReadableStream<Uint8Array>, {
+    status: response.statusCode,
+    headers,
+  });
 }
 
-async function decodeIds(response: Response, format: DecodableStreamFormat, encodedBody?: boolean): Promise<number[]> {
+async function decodeIds(
+  response: Response,
+  format: DecodableStreamFormat,
+  encodedBody?: boolean,
+): Promise<number[]> {
   const ids: number[] = [];
   for await (const frame of decodeResponse(response, format, {
     fetchZstdDictionary,
@@ -95,15 +111,24 @@ describe("every format and encoding through the supervisor", () => {
         const response = await completionRequest(format, encoding);
         assert.equal(response.status, 200);
         assert.equal(response.headers.get("vary"), "Accept-Encoding");
-        assert.equal(response.headers.get("content-encoding"), encoding === "identity" ? null : encoding);
+        assert.equal(
+          response.headers.get("content-encoding"),
+          encoding === "identity" ? null : encoding,
+        );
         const dictionaryFormat = format === "protobuf" ? "protobuf" : "msgpack";
-        assert.equal(response.headers.get("codec-zstd-dict"), encoding === "zstd" ? dictionaries.get(dictionaryFormat) : null);
+        assert.equal(
+          response.headers.get("codec-zstd-dict"),
+          encoding === "zstd" ? dictionaries.get(dictionaryFormat) : null,
+        );
         assert.deepEqual(await decodeIds(response, format), reference);
       });
 
       test(`${format} with ${encoding} from raw bytes`, async () => {
         const response = await rawCompletion(format, encoding);
-        assert.equal(response.headers.get("content-encoding"), encoding === "identity" ? null : encoding);
+        assert.equal(
+          response.headers.get("content-encoding"),
+          encoding === "identity" ? null : encoding,
+        );
         assert.deepEqual(await decodeIds(response, format, true), reference);
       });
     }
@@ -111,14 +136,25 @@ describe("every format and encoding through the supervisor", () => {
 
   test("SSE and JSON carry the same text", async () => {
     const text = new Detokenizer(map).render(reference, { partial: false });
-    const sse = await postJson(`${server.baseUrl}/v1/completions`, { ...COMPLETION, stream: true }, { "Accept-Encoding": "gzip, br, zstd" });
+    const sse = await postJson(
+      `${server.baseUrl}/v1/completions`,
+      { ...COMPLETION, stream: true },
+      { "Accept-Encoding": "gzip, br, zstd" },
+    );
     assert.equal(sse.headers.get("content-encoding"), null);
     const chunks = (await readSseData(sse)).filter((data) => data !== "[DONE]");
-    const sseText = chunks.map((data) => (JSON.parse(data) as { choices: Array<{ text: string }> }).choices[0]?.text ?? "").join("");
+    const sseText = chunks
+      .map(
+        (data) => (JSON.parse(data) as { choices: Array<{ text: string }> }).choices[0]?.text ?? "",
+      )
+      .join("");
     assert.equal(sseText, text);
 
     const json = await postJson(`${server.baseUrl}/v1/completions`, COMPLETION);
-    assert.equal(((await json.json()) as { choices: Array<{ text: string }> }).choices[0]!.text, text);
+    assert.equal(
+      ((await json.json()) as { choices: Array<{ text: string }> }).choices[0]!.text,
+      text,
+    );
   });
 
   test("zstd falls back to br for browsers", async () => {
@@ -145,11 +181,18 @@ describe("every format and encoding through the supervisor", () => {
 
 describe("client errors for compressed responses", () => {
   function zstdResponse(headers: Record<string, string>): Response {
-    const body = encodeMsgpackFrame({ ids: [], done: true, finish_reason: "stop" }) as Uint8Array<ArrayBuffer>;
+    const body = encodeMsgpackFrame({
+      ids: [],
+      done: true,
+      finish_reason: "stop",
+    }) as Uint8Array<ArrayBuffer>;
     return new Response(body, { headers });
   }
 
-  async function drain(response: Response, options: Parameters<typeof decodeResponse>[2] = {}): Promise<void> {
+  async function drain(
+    response: Response,
+    options: Parameters<typeof decodeResponse>[2] = {},
+  ): Promise<void> {
     for await (const _frame of decodeResponse(response, "msgpack", options)) {
       // Drained for its errors.
     }
@@ -166,7 +209,8 @@ describe("client errors for compressed responses", () => {
   test("malformed Codec-Zstd-Dict", async () => {
     for (const header of ["abc", "sha256:1234", `md5:${"a".repeat(64)}`, "a".repeat(64)]) {
       assert.throws(
-        () => readZstdDictHash(new Headers({ "Content-Encoding": "zstd", "Codec-Zstd-Dict": header })),
+        () =>
+          readZstdDictHash(new Headers({ "Content-Encoding": "zstd", "Codec-Zstd-Dict": header })),
         (error: unknown) => error instanceof CodecZstdDictError && error.problem === "malformed",
       );
     }
@@ -196,19 +240,28 @@ describe("client errors for compressed responses", () => {
 
   test("unknown dictionary hash on the server", async () => {
     const headers = { "Content-Encoding": "zstd", "Codec-Zstd-Dict": `sha256:${"c".repeat(64)}` };
-    await assert.rejects(drain(zstdResponse(headers), { fetchZstdDictionary }), (error: unknown) => {
-      assert.ok(error instanceof CodecZstdDictError);
-      assert.equal(error.problem, "unknown");
-      assert.ok(error.cause instanceof CodecDiscoveryNotFoundError);
-      return true;
-    });
+    await assert.rejects(
+      drain(zstdResponse(headers), { fetchZstdDictionary }),
+      (error: unknown) => {
+        assert.ok(error instanceof CodecZstdDictError);
+        assert.equal(error.problem, "unknown");
+        assert.ok(error.cause instanceof CodecDiscoveryNotFoundError);
+        return true;
+      },
+    );
   });
 
   test("tokenizer map with a wrong pinned hash", async () => {
     const wrong = `sha256:${"0".repeat(64)}`;
-    const models = (await (await fetch(`${server.baseUrl}/v1/models`)).json()) as { data: Array<{ codec: { map_url: string } }> };
+    const models = (await (await fetch(`${server.baseUrl}/v1/models`)).json()) as {
+      data: Array<{ codec: { map_url: string } }>;
+    };
     await assert.rejects(
-      loadMap({ url: `${server.baseUrl}${models.data[0]!.codec.map_url}`, hash: wrong, cache: false }),
+      loadMap({
+        url: `${server.baseUrl}${models.data[0]!.codec.map_url}`,
+        hash: wrong,
+        cache: false,
+      }),
       (error: unknown) => error instanceof CodecMapHashMismatchError && error.actual === mapHash,
     );
   });

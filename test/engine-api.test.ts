@@ -23,13 +23,18 @@ before(async () => {
   };
   const card = models.data[0]!;
   modelId = card.id;
-  const bytes = new Uint8Array(await (await fetch(`${server.baseUrl}${card.codec.map_url}`)).arrayBuffer());
+  const bytes = new Uint8Array(
+    await (await fetch(`${server.baseUrl}${card.codec.map_url}`)).arrayBuffer(),
+  );
   map = await loadMap({ bytes, hash: card.codec.map_hash });
 });
 
 after(() => server.close());
 
-async function collectFrames(response: Response, format: "msgpack" | "protobuf"): Promise<CodecFrame[]> {
+async function collectFrames(
+  response: Response,
+  format: "msgpack" | "protobuf",
+): Promise<CodecFrame[]> {
   const frames: CodecFrame[] = [];
   for await (const frame of decodeStream(response.body!, format)) frames.push(frame);
   return frames;
@@ -75,7 +80,9 @@ describe("health and models", () => {
   test("map revalidation answers 304", async () => {
     const models = (await (await fetch(`${server.baseUrl}/v1/models`)).json()) as any;
     const codec = models.data[0].codec;
-    const response = await fetch(`${server.baseUrl}${codec.map_url}`, { headers: { "If-None-Match": `"${codec.map_hash}"` } });
+    const response = await fetch(`${server.baseUrl}${codec.map_url}`, {
+      headers: { "If-None-Match": `"${codec.map_hash}"` },
+    });
     assert.equal(response.status, 304);
     assert.equal(response.headers.get("etag"), `"${codec.map_hash}"`);
   });
@@ -111,13 +118,23 @@ describe("completions", () => {
   });
 
   test("greedy completion is deterministic", async () => {
-    const first = (await (await postJson(`${server.baseUrl}/v1/completions`, completion())).json()) as any;
-    const second = (await (await postJson(`${server.baseUrl}/v1/completions`, completion())).json()) as any;
+    const first = (await (
+      await postJson(`${server.baseUrl}/v1/completions`, completion())
+    ).json()) as any;
+    const second = (await (
+      await postJson(`${server.baseUrl}/v1/completions`, completion())
+    ).json()) as any;
     assert.equal(first.choices[0].text, second.choices[0].text);
   });
 
   test("seeded sampling is reproducible", async () => {
-    const body = completion({ temperature: 0.9, top_k: 40, top_p: 0.95, seed: 1234, max_tokens: 16 });
+    const body = completion({
+      temperature: 0.9,
+      top_k: 40,
+      top_p: 0.95,
+      seed: 1234,
+      max_tokens: 16,
+    });
     const first = (await (await postJson(`${server.baseUrl}/v1/completions`, body)).json()) as any;
     const second = (await (await postJson(`${server.baseUrl}/v1/completions`, body)).json()) as any;
     assert.equal(first.choices[0].text, second.choices[0].text);
@@ -131,16 +148,23 @@ describe("completions", () => {
   });
 
   test("token-id prompt equals text prompt", async () => {
-    const text = (await (await postJson(`${server.baseUrl}/v1/completions`, completion())).json()) as any;
+    const text = (await (
+      await postJson(`${server.baseUrl}/v1/completions`, completion())
+    ).json()) as any;
     const ids = (await (
-      await postJson(`${server.baseUrl}/v1/completions`, completion({ prompt: [9707, 11, 1879, 0] }))
+      await postJson(
+        `${server.baseUrl}/v1/completions`,
+        completion({ prompt: [9707, 11, 1879, 0] }),
+      )
     ).json()) as any;
     assert.equal(ids.choices[0].text, text.choices[0].text);
     assert.equal(ids.usage.prompt_tokens, 4);
   });
 
   test("sse stream matches json text", async () => {
-    const json = (await (await postJson(`${server.baseUrl}/v1/completions`, completion())).json()) as any;
+    const json = (await (
+      await postJson(`${server.baseUrl}/v1/completions`, completion())
+    ).json()) as any;
     const response = await postJson(
       `${server.baseUrl}/v1/completions`,
       completion({ stream: true, stream_options: { include_usage: true } }),
@@ -161,9 +185,14 @@ describe("completions", () => {
   });
 
   test("msgpack and protobuf frames decode to the json text", async () => {
-    const json = (await (await postJson(`${server.baseUrl}/v1/completions`, completion())).json()) as any;
+    const json = (await (
+      await postJson(`${server.baseUrl}/v1/completions`, completion())
+    ).json()) as any;
     for (const format of ["msgpack", "protobuf"] as const) {
-      const response = await postJson(`${server.baseUrl}/v1/completions`, completion({ stream_format: format }));
+      const response = await postJson(
+        `${server.baseUrl}/v1/completions`,
+        completion({ stream_format: format }),
+      );
       assert.equal(response.status, 200);
       assert.equal(response.headers.get("content-type"), `application/x-${format}`);
       assert.equal(response.headers.get("vary"), "Accept-Encoding");
@@ -175,7 +204,9 @@ describe("completions", () => {
       const ids = frames.flatMap((frame) => frame.ids);
       assert.equal(ids.length, json.usage.completion_tokens);
       const detokenizer = new Detokenizer(map);
-      const text = frames.map((frame) => detokenizer.render(frame.ids, { partial: !frame.done })).join("");
+      const text = frames
+        .map((frame) => detokenizer.render(frame.ids, { partial: !frame.done }))
+        .join("");
       assert.equal(text, json.choices[0].text);
     }
   });
@@ -191,7 +222,10 @@ describe("completions", () => {
     const cut = fullText.indexOf(stop);
 
     const stopped = (await (
-      await postJson(`${server.baseUrl}/v1/completions`, completion({ max_tokens: 24, stop: [stop] }))
+      await postJson(
+        `${server.baseUrl}/v1/completions`,
+        completion({ max_tokens: 24, stop: [stop] }),
+      )
     ).json()) as any;
     assert.equal(stopped.choices[0].finish_reason, "stop");
     assert.equal(stopped.choices[0].text, fullText.slice(0, cut));
@@ -227,7 +261,10 @@ describe("completions", () => {
 
   test("logit bias steers to a token", async () => {
     const body = (await (
-      await postJson(`${server.baseUrl}/v1/completions`, completion({ max_tokens: 3, logit_bias: { "9707": 100 } }))
+      await postJson(
+        `${server.baseUrl}/v1/completions`,
+        completion({ max_tokens: 3, logit_bias: { "9707": 100 } }),
+      )
     ).json()) as any;
     assert.equal(body.choices[0].text, "HelloHelloHello");
   });
@@ -236,7 +273,10 @@ describe("completions", () => {
 describe("end of generation", () => {
   test("eos token stops with reason stop", async () => {
     const body = (await (
-      await postJson(`${server.baseUrl}/v1/completions`, completion({ max_tokens: 5, logit_bias: { "151645": 100 } }))
+      await postJson(
+        `${server.baseUrl}/v1/completions`,
+        completion({ max_tokens: 5, logit_bias: { "151645": 100 } }),
+      )
     ).json()) as any;
     assert.equal(body.choices[0].finish_reason, "stop");
     assert.equal(body.choices[0].text, "");
@@ -256,7 +296,12 @@ describe("end of generation", () => {
     const body = (await (
       await postJson(
         `${server.baseUrl}/v1/completions`,
-        completion({ max_tokens: 5, logit_bias: { "151645": 100 }, ignore_eos: true, stream_format: "protobuf" }),
+        completion({
+          max_tokens: 5,
+          logit_bias: { "151645": 100 },
+          ignore_eos: true,
+          stream_format: "protobuf",
+        }),
       )
     ).body!) as any;
     const frames: CodecFrame[] = [];
@@ -293,8 +338,13 @@ describe("chat completions", () => {
   });
 
   test("chat sse matches chat json", async () => {
-    const json = (await (await postJson(`${server.baseUrl}/v1/chat/completions`, chat())).json()) as any;
-    const response = await postJson(`${server.baseUrl}/v1/chat/completions`, chat({ stream: true }));
+    const json = (await (
+      await postJson(`${server.baseUrl}/v1/chat/completions`, chat())
+    ).json()) as any;
+    const response = await postJson(
+      `${server.baseUrl}/v1/chat/completions`,
+      chat({ stream: true }),
+    );
     const events = await readSseData(response);
     assert.equal(events.at(-1), "[DONE]");
     const chunks = events.slice(0, -1).map((data) => JSON.parse(data));
@@ -306,21 +356,40 @@ describe("chat completions", () => {
   });
 
   test("chat frames decode to chat json text", async () => {
-    const json = (await (await postJson(`${server.baseUrl}/v1/chat/completions`, chat())).json()) as any;
-    const response = await postJson(`${server.baseUrl}/v1/chat/completions`, chat({ stream_format: "protobuf" }));
+    const json = (await (
+      await postJson(`${server.baseUrl}/v1/chat/completions`, chat())
+    ).json()) as any;
+    const response = await postJson(
+      `${server.baseUrl}/v1/chat/completions`,
+      chat({ stream_format: "protobuf" }),
+    );
     const frames = await collectFrames(response, "protobuf");
     const detokenizer = new Detokenizer(map);
-    const text = frames.map((frame) => detokenizer.render(frame.ids, { partial: !frame.done })).join("");
+    const text = frames
+      .map((frame) => detokenizer.render(frame.ids, { partial: !frame.done }))
+      .join("");
     assert.equal(text, json.choices[0].message.content);
   });
 
   test("content parts are joined", async () => {
     const parts = chat({
-      messages: [{ role: "user", content: [{ type: "text", text: "Say " }, { type: "text", text: "hello." }] }],
+      messages: [
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "Say " },
+            { type: "text", text: "hello." },
+          ],
+        },
+      ],
     });
     const plain = chat({ messages: [{ role: "user", content: "Say hello." }] });
-    const first = (await (await postJson(`${server.baseUrl}/v1/chat/completions`, parts)).json()) as any;
-    const second = (await (await postJson(`${server.baseUrl}/v1/chat/completions`, plain)).json()) as any;
+    const first = (await (
+      await postJson(`${server.baseUrl}/v1/chat/completions`, parts)
+    ).json()) as any;
+    const second = (await (
+      await postJson(`${server.baseUrl}/v1/chat/completions`, plain)
+    ).json()) as any;
     assert.equal(first.usage.prompt_tokens, second.usage.prompt_tokens);
     assert.equal(first.choices[0].message.content, second.choices[0].message.content);
   });
@@ -329,7 +398,9 @@ describe("chat completions", () => {
 describe("concurrency", () => {
   test("parallel requests all complete", async () => {
     const responses = await Promise.all(
-      Array.from({ length: 5 }, () => postJson(`${server.baseUrl}/v1/completions`, completion({ max_tokens: 8 }))),
+      Array.from({ length: 5 }, () =>
+        postJson(`${server.baseUrl}/v1/completions`, completion({ max_tokens: 8 })),
+      ),
     );
     const bodies = (await Promise.all(responses.map((response) => response.json()))) as any[];
     for (const body of bodies) assert.equal(body.usage.completion_tokens, 8);
@@ -353,7 +424,8 @@ describe("concurrency", () => {
       }),
     );
 
-    const finished = () => log.events.slice(before).filter((event) => event.event === "engine.generation_finished");
+    const finished = () =>
+      log.events.slice(before).filter((event) => event.event === "engine.generation_finished");
     await waitFor(() => finished().length === 2, 10_000, "both generations to finish");
     for (const event of finished()) {
       assert.equal(event.finishReason, "abort");

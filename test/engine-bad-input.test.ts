@@ -29,7 +29,12 @@ const cases: ErrorCase[] = [
   { name: "invalid json", body: "{not json", code: "CODEC_ERR_REQUEST_INVALID_JSON", param: null },
   { name: "empty body", body: "", code: "CODEC_ERR_REQUEST_INVALID_JSON", param: null },
   { name: "array body", body: [1, 2], code: "CODEC_ERR_REQUEST_INVALID_BODY", param: null },
-  { name: "missing prompt", body: { max_tokens: 2 }, code: "CODEC_ERR_REQUEST_INVALID_PARAM", param: "prompt" },
+  {
+    name: "missing prompt",
+    body: { max_tokens: 2 },
+    code: "CODEC_ERR_REQUEST_INVALID_PARAM",
+    param: "prompt",
+  },
   {
     name: "negative max_tokens",
     body: { ...valid, max_tokens: -1 },
@@ -54,7 +59,12 @@ const cases: ErrorCase[] = [
     code: "CODEC_ERR_REQUEST_INVALID_PARAM",
     param: "temperature",
   },
-  { name: "top_p zero", body: { ...valid, top_p: 0 }, code: "CODEC_ERR_REQUEST_INVALID_PARAM", param: "top_p" },
+  {
+    name: "top_p zero",
+    body: { ...valid, top_p: 0 },
+    code: "CODEC_ERR_REQUEST_INVALID_PARAM",
+    param: "top_p",
+  },
   {
     name: "unknown stream_format",
     body: { ...valid, stream_format: "xml" },
@@ -80,8 +90,18 @@ const cases: ErrorCase[] = [
     code: "CODEC_ERR_REQUEST_INVALID_PARAM",
     param: "prompt",
   },
-  { name: "empty prompt array", body: { ...valid, prompt: [] }, code: "CODEC_ERR_REQUEST_INVALID_PARAM", param: "prompt" },
-  { name: "empty prompt text", body: { ...valid, prompt: "" }, code: "CODEC_ERR_REQUEST_INVALID_PARAM", param: "prompt" },
+  {
+    name: "empty prompt array",
+    body: { ...valid, prompt: [] },
+    code: "CODEC_ERR_REQUEST_INVALID_PARAM",
+    param: "prompt",
+  },
+  {
+    name: "empty prompt text",
+    body: { ...valid, prompt: "" },
+    code: "CODEC_ERR_REQUEST_INVALID_PARAM",
+    param: "prompt",
+  },
   {
     name: "prompt longer than context",
     body: { ...valid, prompt: Array.from({ length: 300 }, () => 9707) },
@@ -113,14 +133,24 @@ const cases: ErrorCase[] = [
     code: "CODEC_ERR_REQUEST_UNSUPPORTED_PARAM",
     param: "logprobs",
   },
-  { name: "echo requested", body: { ...valid, echo: true }, code: "CODEC_ERR_REQUEST_UNSUPPORTED_PARAM", param: "echo" },
+  {
+    name: "echo requested",
+    body: { ...valid, echo: true },
+    code: "CODEC_ERR_REQUEST_UNSUPPORTED_PARAM",
+    param: "echo",
+  },
   {
     name: "stream_options without stream",
     body: { ...valid, stream_options: { include_usage: true } },
     code: "CODEC_ERR_REQUEST_INVALID_PARAM",
     param: "stream_options",
   },
-  { name: "empty stop string", body: { ...valid, stop: [""] }, code: "CODEC_ERR_REQUEST_INVALID_PARAM", param: "stop.0" },
+  {
+    name: "empty stop string",
+    body: { ...valid, stop: [""] },
+    code: "CODEC_ERR_REQUEST_INVALID_PARAM",
+    param: "stop.0",
+  },
   {
     name: "logit_bias outside vocabulary",
     body: { ...valid, logit_bias: { "999999": 5 } },
@@ -163,7 +193,10 @@ const cases: ErrorCase[] = [
   {
     name: "chat image part",
     path: "/v1/chat/completions",
-    body: { ...chat, messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "x" } }] }] },
+    body: {
+      ...chat,
+      messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "x" } }] }],
+    },
     code: "CODEC_ERR_REQUEST_UNSUPPORTED_PARAM",
     param: "messages.0.content.0",
   },
@@ -178,7 +211,10 @@ const cases: ErrorCase[] = [
 
 for (const errorCase of cases) {
   test(`rejects ${errorCase.name}`, async () => {
-    const response = await postJson(`${server.baseUrl}${errorCase.path ?? "/v1/completions"}`, errorCase.body);
+    const response = await postJson(
+      `${server.baseUrl}${errorCase.path ?? "/v1/completions"}`,
+      errorCase.body,
+    );
     assert.equal(response.status, errorCase.status ?? 400);
     assert.match(response.headers.get("content-type") ?? "", /application\/json/);
     const body = (await response.json()) as { error: Record<string, unknown> };
@@ -187,7 +223,8 @@ for (const errorCase of cases) {
     assert.equal(body.error.type, "invalid_request_error");
     assert.equal(body.error.source, "engine");
     assert.equal(typeof body.error.message, "string");
-    if (errorCase.message !== undefined) assert.match(body.error.message as string, errorCase.message);
+    if (errorCase.message !== undefined)
+      assert.match(body.error.message as string, errorCase.message);
   });
 }
 

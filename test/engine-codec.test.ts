@@ -24,7 +24,9 @@ function hex(text: string): Uint8Array {
 }
 
 /** The worked CodecRequest examples: protobuf without a prefix, and msgpack. */
-const PROTOBUF_EXAMPLE = hex("0a 05 01 02 03 d7 23 10 80 02 1d 33 33 33 3f 22 01 0a 2a 08 70 72 6f 74 6f 62 75 66");
+const PROTOBUF_EXAMPLE = hex(
+  "0a 05 01 02 03 d7 23 10 80 02 1d 33 33 33 3f 22 01 0a 2a 08 70 72 6f 74 6f 62 75 66",
+);
 const MSGPACK_EXAMPLE = hex(
   "83 aa 70 72 6f 6d 70 74 5f 69 64 73 94 01 02 03 cd 11 d7 aa 6d 61 78 5f 74 6f 6b 65 6e 73 cd 01 00 ad 73 74 72 65 61 6d 5f 66 6f 72 6d 61 74 a7 6d 73 67 70 61 63 6b",
 );
@@ -37,7 +39,11 @@ before(async () => {
 
 after(() => server.close());
 
-function postCodec(body: Uint8Array, contentType: string, headers: Record<string, string> = {}): Promise<Response> {
+function postCodec(
+  body: Uint8Array,
+  contentType: string,
+  headers: Record<string, string> = {},
+): Promise<Response> {
   return fetch(`${server.baseUrl}/v1/completions/codec`, {
     method: "POST",
     headers: { "Content-Type": contentType, "Accept-Encoding": "identity", ...headers },
@@ -45,7 +51,10 @@ function postCodec(body: Uint8Array, contentType: string, headers: Record<string
   });
 }
 
-async function frames(response: Response, format: "msgpack" | "protobuf" | "msgpack-delta"): Promise<CodecFrame[]> {
+async function frames(
+  response: Response,
+  format: "msgpack" | "protobuf" | "msgpack-delta",
+): Promise<CodecFrame[]> {
   const collected: CodecFrame[] = [];
   for await (const frame of decodeStream(response.body!, format)) collected.push(frame);
   return collected;
@@ -55,7 +64,11 @@ function generatedIds(collected: CodecFrame[]): number[] {
   return collected.flatMap((frame) => frame.ids);
 }
 
-async function expectError(response: Response, status: number, code: string): Promise<Record<string, unknown>> {
+async function expectError(
+  response: Response,
+  status: number,
+  code: string,
+): Promise<Record<string, unknown>> {
   const text = await response.text();
   assert.equal(response.status, status, text);
   const body = JSON.parse(text) as { error: Record<string, unknown> };
@@ -80,8 +93,12 @@ describe("POST /v1/completions/codec", () => {
     const prefixed = new Uint8Array(4 + message.length);
     new DataView(prefixed.buffer).setUint32(0, message.length, false);
     prefixed.set(message, 4);
-    const withPrefix = generatedIds(await frames(await postCodec(prefixed, "application/x-protobuf"), "protobuf"));
-    const without = generatedIds(await frames(await postCodec(message, "application/x-protobuf"), "protobuf"));
+    const withPrefix = generatedIds(
+      await frames(await postCodec(prefixed, "application/x-protobuf"), "protobuf"),
+    );
+    const without = generatedIds(
+      await frames(await postCodec(message, "application/x-protobuf"), "protobuf"),
+    );
     assert.equal(withPrefix.length, 4);
     assert.deepEqual(withPrefix, without);
   });
@@ -110,46 +127,135 @@ describe("POST /v1/completions/codec", () => {
   });
 
   test("streams msgpack-delta and declines protobuf-delta", async () => {
-    const delta = await postCodec(hex("0a 02 01 02 10 03 2a 0d 6d 73 67 70 61 63 6b 2d 64 65 6c 74 61"), "application/x-protobuf");
+    const delta = await postCodec(
+      hex("0a 02 01 02 10 03 2a 0d 6d 73 67 70 61 63 6b 2d 64 65 6c 74 61"),
+      "application/x-protobuf",
+    );
     assert.equal(delta.headers.get("content-type"), "application/x-msgpack");
     const bytes = new Uint8Array(await delta.arrayBuffer());
     // The first delta frame is a map of 4 entries starting with the key "base_id".
-    assert.deepEqual([...bytes.subarray(0, 9)], [0x84, 0xa7, ...new TextEncoder().encode("base_id")]);
+    assert.deepEqual(
+      [...bytes.subarray(0, 9)],
+      [0x84, 0xa7, ...new TextEncoder().encode("base_id")],
+    );
 
-    const declined = await postCodec(hex("0a 02 01 02 10 03 2a 0e 70 72 6f 74 6f 62 75 66 2d 64 65 6c 74 61"), "application/x-protobuf");
+    const declined = await postCodec(
+      hex("0a 02 01 02 10 03 2a 0e 70 72 6f 74 6f 62 75 66 2d 64 65 6c 74 61"),
+      "application/x-protobuf",
+    );
     assert.equal(declined.headers.get("content-type"), "application/x-protobuf");
     assert.equal(generatedIds(await frames(declined, "protobuf")).length, 3);
   });
 
   test("delta and plain frames carry the same IDs", async () => {
-    const request = (format: string) => ({ prompt: [9707, 11], max_tokens: 6, temperature: 1, seed: 5, stream_format: format });
-    const plain = await postJson(`${server.baseUrl}/v1/completions`, request("msgpack"), { "Accept-Encoding": "identity" });
-    const delta = await postJson(`${server.baseUrl}/v1/completions`, request("msgpack-delta"), { "Accept-Encoding": "identity" });
-    assert.deepEqual(generatedIds(await frames(delta, "msgpack-delta")), generatedIds(await frames(plain, "msgpack")));
+    const request = (format: string) => ({
+      prompt: [9707, 11],
+      max_tokens: 6,
+      temperature: 1,
+      seed: 5,
+      stream_format: format,
+    });
+    const plain = await postJson(`${server.baseUrl}/v1/completions`, request("msgpack"), {
+      "Accept-Encoding": "identity",
+    });
+    const delta = await postJson(`${server.baseUrl}/v1/completions`, request("msgpack-delta"), {
+      "Accept-Encoding": "identity",
+    });
+    assert.deepEqual(
+      generatedIds(await frames(delta, "msgpack-delta")),
+      generatedIds(await frames(plain, "msgpack")),
+    );
   });
 });
 
 describe("bad binary bodies", () => {
   const cases: Array<{ name: string; body: Uint8Array; type: string; code: string }> = [
-    { name: "empty body", body: new Uint8Array(0), type: "application/x-msgpack", code: "CODEC_ERR_REQUEST_INVALID_BINARY_BODY" },
-    { name: "truncated msgpack", body: MSGPACK_EXAMPLE.subarray(0, 20), type: "application/x-msgpack", code: "CODEC_ERR_REQUEST_INVALID_BINARY_BODY" },
-    { name: "msgpack that is not a map", body: hex("93 01 02 03"), type: "application/x-msgpack", code: "CODEC_ERR_REQUEST_INVALID_BINARY_BODY" },
-    { name: "msgpack without prompt_ids", body: hex("81 a1 61 01"), type: "application/x-msgpack", code: "CODEC_ERR_REQUEST_INVALID_PARAM" },
-    { name: "msgpack negative ID", body: hex("81 aa 70 72 6f 6d 70 74 5f 69 64 73 92 01 ff"), type: "application/x-msgpack", code: "CODEC_ERR_REQUEST_INVALID_TOKEN_ID" },
+    {
+      name: "empty body",
+      body: new Uint8Array(0),
+      type: "application/x-msgpack",
+      code: "CODEC_ERR_REQUEST_INVALID_BINARY_BODY",
+    },
+    {
+      name: "truncated msgpack",
+      body: MSGPACK_EXAMPLE.subarray(0, 20),
+      type: "application/x-msgpack",
+      code: "CODEC_ERR_REQUEST_INVALID_BINARY_BODY",
+    },
+    {
+      name: "msgpack that is not a map",
+      body: hex("93 01 02 03"),
+      type: "application/x-msgpack",
+      code: "CODEC_ERR_REQUEST_INVALID_BINARY_BODY",
+    },
+    {
+      name: "msgpack without prompt_ids",
+      body: hex("81 a1 61 01"),
+      type: "application/x-msgpack",
+      code: "CODEC_ERR_REQUEST_INVALID_PARAM",
+    },
+    {
+      name: "msgpack negative ID",
+      body: hex("81 aa 70 72 6f 6d 70 74 5f 69 64 73 92 01 ff"),
+      type: "application/x-msgpack",
+      code: "CODEC_ERR_REQUEST_INVALID_TOKEN_ID",
+    },
     {
       name: "msgpack ID of 2^32",
       body: hex("81 aa 70 72 6f 6d 70 74 5f 69 64 73 91 cf 00 00 00 01 00 00 00 00"),
       type: "application/x-msgpack",
       code: "CODEC_ERR_REQUEST_INVALID_TOKEN_ID",
     },
-    { name: "msgpack ID beyond the vocabulary", body: hex("81 aa 70 72 6f 6d 70 74 5f 69 64 73 91 ce 00 10 00 00"), type: "application/x-msgpack", code: "CODEC_ERR_REQUEST_TOKEN_OUT_OF_VOCAB" },
-    { name: "truncated protobuf", body: PROTOBUF_EXAMPLE.subarray(0, 5), type: "application/x-protobuf", code: "CODEC_ERR_REQUEST_INVALID_BINARY_BODY" },
-    { name: "protobuf wire type 3", body: hex("0a 01 05 0b 00"), type: "application/x-protobuf", code: "CODEC_ERR_REQUEST_INVALID_BINARY_BODY" },
-    { name: "protobuf wire type 7", body: hex("0a 01 05 0f"), type: "application/x-protobuf", code: "CODEC_ERR_REQUEST_INVALID_BINARY_BODY" },
-    { name: "protobuf ID of 2^32", body: hex("0a 05 80 80 80 80 10"), type: "application/x-protobuf", code: "CODEC_ERR_REQUEST_INVALID_TOKEN_ID" },
-    { name: "protobuf wrong wire type for max_tokens", body: hex("0a 01 05 12 00"), type: "application/x-protobuf", code: "CODEC_ERR_REQUEST_INVALID_BINARY_BODY" },
-    { name: "json stream_format", body: hex("82 aa 70 72 6f 6d 70 74 5f 69 64 73 91 01 ad 73 74 72 65 61 6d 5f 66 6f 72 6d 61 74 a4 6a 73 6f 6e"), type: "application/x-msgpack", code: "CODEC_ERR_REQUEST_INVALID_PARAM" },
-    { name: "unknown stream_format", body: hex("0a 01 05 2a 03 78 6d 6c"), type: "application/x-protobuf", code: "CODEC_ERR_REQUEST_INVALID_PARAM" },
+    {
+      name: "msgpack ID beyond the vocabulary",
+      body: hex("81 aa 70 72 6f 6d 70 74 5f 69 64 73 91 ce 00 10 00 00"),
+      type: "application/x-msgpack",
+      code: "CODEC_ERR_REQUEST_TOKEN_OUT_OF_VOCAB",
+    },
+    {
+      name: "truncated protobuf",
+      body: PROTOBUF_EXAMPLE.subarray(0, 5),
+      type: "application/x-protobuf",
+      code: "CODEC_ERR_REQUEST_INVALID_BINARY_BODY",
+    },
+    {
+      name: "protobuf wire type 3",
+      body: hex("0a 01 05 0b 00"),
+      type: "application/x-protobuf",
+      code: "CODEC_ERR_REQUEST_INVALID_BINARY_BODY",
+    },
+    {
+      name: "protobuf wire type 7",
+      body: hex("0a 01 05 0f"),
+      type: "application/x-protobuf",
+      code: "CODEC_ERR_REQUEST_INVALID_BINARY_BODY",
+    },
+    {
+      name: "protobuf ID of 2^32",
+      body: hex("0a 05 80 80 80 80 10"),
+      type: "application/x-protobuf",
+      code: "CODEC_ERR_REQUEST_INVALID_TOKEN_ID",
+    },
+    {
+      name: "protobuf wrong wire type for max_tokens",
+      body: hex("0a 01 05 12 00"),
+      type: "application/x-protobuf",
+      code: "CODEC_ERR_REQUEST_INVALID_BINARY_BODY",
+    },
+    {
+      name: "json stream_format",
+      body: hex(
+        "82 aa 70 72 6f 6d 70 74 5f 69 64 73 91 01 ad 73 74 72 65 61 6d 5f 66 6f 72 6d 61 74 a4 6a 73 6f 6e",
+      ),
+      type: "application/x-msgpack",
+      code: "CODEC_ERR_REQUEST_INVALID_PARAM",
+    },
+    {
+      name: "unknown stream_format",
+      body: hex("0a 01 05 2a 03 78 6d 6c"),
+      type: "application/x-protobuf",
+      code: "CODEC_ERR_REQUEST_INVALID_PARAM",
+    },
   ];
   for (const { name, body, type, code } of cases) {
     test(`rejects ${name}`, async () => {
@@ -165,25 +271,72 @@ describe("bad binary bodies", () => {
 
 describe("tool_watcher validation", () => {
   const base = { prompt: [9707], max_tokens: 2, stream_format: "msgpack" };
-  const cases: Array<{ name: string; body: Record<string, unknown>; code: string; param: string }> = [
-    { name: "non-integer start_id", body: { ...base, tool_watcher: { start_id: 1.5, end_id: 2 } }, code: "CODEC_ERR_REQUEST_INVALID_PARAM", param: "tool_watcher.start_id" },
-    { name: "string end_id", body: { ...base, tool_watcher: { start_id: 1, end_id: "2" } }, code: "CODEC_ERR_REQUEST_INVALID_PARAM", param: "tool_watcher.end_id" },
-    { name: "missing end_id", body: { ...base, tool_watcher: { start_id: 1 } }, code: "CODEC_ERR_REQUEST_INVALID_PARAM", param: "tool_watcher.end_id" },
-    { name: "equal markers", body: { ...base, tool_watcher: { start_id: 1, end_id: 1 } }, code: "CODEC_ERR_REQUEST_INVALID_PARAM", param: "tool_watcher" },
-    { name: "marker beyond the vocabulary", body: { ...base, tool_watcher: { start_id: 1, end_id: 999_999 } }, code: "CODEC_ERR_REQUEST_TOKEN_OUT_OF_VOCAB", param: "tool_watcher.end_id" },
-    { name: "json stream_format", body: { ...base, stream_format: "json", tool_watcher: { start_id: 1, end_id: 2 } }, code: "CODEC_ERR_REQUEST_INVALID_PARAM", param: "tool_watcher" },
-    { name: "default stream_format", body: { prompt: "Hi", tool_watcher: { start_id: 1, end_id: 2 } }, code: "CODEC_ERR_REQUEST_INVALID_PARAM", param: "tool_watcher" },
-  ];
+  const cases: Array<{ name: string; body: Record<string, unknown>; code: string; param: string }> =
+    [
+      {
+        name: "non-integer start_id",
+        body: { ...base, tool_watcher: { start_id: 1.5, end_id: 2 } },
+        code: "CODEC_ERR_REQUEST_INVALID_PARAM",
+        param: "tool_watcher.start_id",
+      },
+      {
+        name: "string end_id",
+        body: { ...base, tool_watcher: { start_id: 1, end_id: "2" } },
+        code: "CODEC_ERR_REQUEST_INVALID_PARAM",
+        param: "tool_watcher.end_id",
+      },
+      {
+        name: "missing end_id",
+        body: { ...base, tool_watcher: { start_id: 1 } },
+        code: "CODEC_ERR_REQUEST_INVALID_PARAM",
+        param: "tool_watcher.end_id",
+      },
+      {
+        name: "equal markers",
+        body: { ...base, tool_watcher: { start_id: 1, end_id: 1 } },
+        code: "CODEC_ERR_REQUEST_INVALID_PARAM",
+        param: "tool_watcher",
+      },
+      {
+        name: "marker beyond the vocabulary",
+        body: { ...base, tool_watcher: { start_id: 1, end_id: 999_999 } },
+        code: "CODEC_ERR_REQUEST_TOKEN_OUT_OF_VOCAB",
+        param: "tool_watcher.end_id",
+      },
+      {
+        name: "json stream_format",
+        body: { ...base, stream_format: "json", tool_watcher: { start_id: 1, end_id: 2 } },
+        code: "CODEC_ERR_REQUEST_INVALID_PARAM",
+        param: "tool_watcher",
+      },
+      {
+        name: "default stream_format",
+        body: { prompt: "Hi", tool_watcher: { start_id: 1, end_id: 2 } },
+        code: "CODEC_ERR_REQUEST_INVALID_PARAM",
+        param: "tool_watcher",
+      },
+    ];
   for (const { name, body, code, param } of cases) {
     test(`rejects ${name}`, async () => {
-      const error = await expectError(await postJson(`${server.baseUrl}/v1/completions`, body), 400, code);
+      const error = await expectError(
+        await postJson(`${server.baseUrl}/v1/completions`, body),
+        400,
+        code,
+      );
       assert.equal(error.param, param);
     });
   }
 
   test("rejects json tool_watcher on chat", async () => {
-    const body = { messages: [{ role: "user", content: "Hi" }], tool_watcher: { start_id: 1, end_id: 2 } };
-    await expectError(await postJson(`${server.baseUrl}/v1/chat/completions`, body), 400, "CODEC_ERR_REQUEST_INVALID_PARAM");
+    const body = {
+      messages: [{ role: "user", content: "Hi" }],
+      tool_watcher: { start_id: 1, end_id: 2 },
+    };
+    await expectError(
+      await postJson(`${server.baseUrl}/v1/chat/completions`, body),
+      400,
+      "CODEC_ERR_REQUEST_INVALID_PARAM",
+    );
   });
 });
 
@@ -198,19 +351,29 @@ describe("discovery", () => {
   test("index.json points at the served map", async () => {
     const response = await fetch(`${server.baseUrl}/.well-known/codec/index.json`);
     assert.equal(response.headers.get("access-control-allow-origin"), "*");
-    assert.equal(response.headers.get("cache-control"), "public, max-age=300, stale-while-revalidate=86400");
-    const index = (await response.json()) as { codec_version: string; maps: Array<{ id: string; url: string; hash: string }> };
+    assert.equal(
+      response.headers.get("cache-control"),
+      "public, max-age=300, stale-while-revalidate=86400",
+    );
+    const index = (await response.json()) as {
+      codec_version: string;
+      maps: Array<{ id: string; url: string; hash: string }>;
+    };
     assert.equal(index.codec_version, "0.5");
     const pointer = index.maps[0]!;
     const map = await fetch(pointer.url);
     assert.equal(map.status, 200);
     assert.equal(map.headers.get("etag"), `"${pointer.hash}"`);
-    const revalidated = await fetch(pointer.url, { headers: { "If-None-Match": `"${pointer.hash}"` } });
+    const revalidated = await fetch(pointer.url, {
+      headers: { "If-None-Match": `"${pointer.hash}"` },
+    });
     assert.equal(revalidated.status, 304);
   });
 
   test("map lists the shipped dictionaries", async () => {
-    const index = (await (await fetch(`${server.baseUrl}/.well-known/codec/index.json`)).json()) as { maps: Array<{ url: string }> };
+    const index = (await (
+      await fetch(`${server.baseUrl}/.well-known/codec/index.json`)
+    ).json()) as { maps: Array<{ url: string }> };
     const map = (await (await fetch(index.maps[0]!.url)).json()) as {
       zstd_dictionaries?: Array<{ format: string; url: string; hash: string; size_bytes: number }>;
     };
@@ -230,7 +393,9 @@ describe("discovery", () => {
   });
 
   test("unknown dictionary is 404", async () => {
-    const response = await fetch(`${server.baseUrl}/.well-known/codec/dicts/${"0".repeat(64)}.zstd`);
+    const response = await fetch(
+      `${server.baseUrl}/.well-known/codec/dicts/${"0".repeat(64)}.zstd`,
+    );
     await expectError(response, 404, "CODEC_ERR_DICT_NOT_FOUND");
   });
 
@@ -259,21 +424,41 @@ describe("Codec-Client-Version", () => {
 
   for (const header of ["banana", "0", "0.x", "1.2.3.4", "", "vv0.4"]) {
     test(`rejects ${JSON.stringify(header)}`, async () => {
-      const response = await postJson(`${server.baseUrl}/v1/completions`, { prompt: "Hi", max_tokens: 1 }, { "Codec-Client-Version": header });
+      const response = await postJson(
+        `${server.baseUrl}/v1/completions`,
+        { prompt: "Hi", max_tokens: 1 },
+        { "Codec-Client-Version": header },
+      );
       const error = await expectError(response, 400, "CODEC_ERR_REQUEST_INVALID_CLIENT_VERSION");
       assert.equal(error.param, "Codec-Client-Version");
     });
   }
 
   test("filters headers newer than the client", () => {
-    const headers = { "Codec-Zstd-Dict": "sha256:x", "Codec-Safety-Policy": "p", "Codec-Other": "kept", Vary: "Accept-Encoding" };
-    assert.deepEqual(Object.keys(filterCodecHeaders(headers, parseClientVersion("0.3"))), ["Codec-Zstd-Dict", "Codec-Other", "Vary"]);
-    assert.deepEqual(Object.keys(filterCodecHeaders(headers, parseClientVersion("0.1"))), ["Codec-Other", "Vary"]);
+    const headers = {
+      "Codec-Zstd-Dict": "sha256:x",
+      "Codec-Safety-Policy": "p",
+      "Codec-Other": "kept",
+      Vary: "Accept-Encoding",
+    };
+    assert.deepEqual(Object.keys(filterCodecHeaders(headers, parseClientVersion("0.3"))), [
+      "Codec-Zstd-Dict",
+      "Codec-Other",
+      "Vary",
+    ]);
+    assert.deepEqual(Object.keys(filterCodecHeaders(headers, parseClientVersion("0.1"))), [
+      "Codec-Other",
+      "Vary",
+    ]);
     assert.equal(Object.keys(filterCodecHeaders(headers, parseClientVersion("0.4"))).length, 4);
   });
 
   test("never refuses a version when nothing is mandatory", async () => {
-    const response = await postJson(`${server.baseUrl}/v1/completions`, { prompt: "Hi", max_tokens: 1 }, { "Codec-Client-Version": "0.1" });
+    const response = await postJson(
+      `${server.baseUrl}/v1/completions`,
+      { prompt: "Hi", max_tokens: 1 },
+      { "Codec-Client-Version": "0.1" },
+    );
     assert.equal(response.status, 200);
     await response.text();
   });
@@ -295,9 +480,21 @@ describe("version policy", () => {
   let advisory: TestEngine;
 
   before(async () => {
-    const policy = { ...OFF, requiredFeatures: ["safety-policy-enforcement"], deploymentId: "test-deploy" };
-    strict = await startTestEngine({ codec: { ...policy, versionPolicy: "strict" }, contextSize: 256, parallel: 1 });
-    advisory = await startTestEngine({ codec: { ...policy, versionPolicy: "advisory" }, contextSize: 256, parallel: 1 });
+    const policy = {
+      ...OFF,
+      requiredFeatures: ["safety-policy-enforcement"],
+      deploymentId: "test-deploy",
+    };
+    strict = await startTestEngine({
+      codec: { ...policy, versionPolicy: "strict" },
+      contextSize: 256,
+      parallel: 1,
+    });
+    advisory = await startTestEngine({
+      codec: { ...policy, versionPolicy: "advisory" },
+      contextSize: 256,
+      parallel: 1,
+    });
   });
 
   after(async () => {
@@ -306,7 +503,11 @@ describe("version policy", () => {
   });
 
   test("strict refuses an old client with 426", async () => {
-    const response = await postJson(`${strict.baseUrl}/v1/completions`, { prompt: "Hi", max_tokens: 1 }, { "Codec-Client-Version": "0.3" });
+    const response = await postJson(
+      `${strict.baseUrl}/v1/completions`,
+      { prompt: "Hi", max_tokens: 1 },
+      { "Codec-Client-Version": "0.3" },
+    );
     assert.equal(response.status, 426);
     assert.equal(response.headers.get("codec-min-version"), "0.4");
     assert.equal(response.headers.get("codec-required-features"), "safety-policy-enforcement");
@@ -319,13 +520,20 @@ describe("version policy", () => {
   });
 
   test("strict refuses a client without the header", async () => {
-    const response = await postJson(`${strict.baseUrl}/v1/completions`, { prompt: "Hi", max_tokens: 1 });
+    const response = await postJson(`${strict.baseUrl}/v1/completions`, {
+      prompt: "Hi",
+      max_tokens: 1,
+    });
     assert.equal(response.status, 426);
     assert.equal(((await response.json()) as Record<string, unknown>).client_version, "0.2");
   });
 
   test("strict serves a new enough client", async () => {
-    const response = await postJson(`${strict.baseUrl}/v1/completions`, { prompt: "Hi", max_tokens: 1 }, { "Codec-Client-Version": "0.4" });
+    const response = await postJson(
+      `${strict.baseUrl}/v1/completions`,
+      { prompt: "Hi", max_tokens: 1 },
+      { "Codec-Client-Version": "0.4" },
+    );
     assert.equal(response.status, 200);
     await response.text();
   });
@@ -339,7 +547,11 @@ describe("version policy", () => {
       required_features: ["safety-policy-enforcement"],
       deployment_id: "test-deploy",
     });
-    const response = await postJson(`${advisory.baseUrl}/v1/completions`, { prompt: "Hi", max_tokens: 1 }, { "Codec-Client-Version": "0.1" });
+    const response = await postJson(
+      `${advisory.baseUrl}/v1/completions`,
+      { prompt: "Hi", max_tokens: 1 },
+      { "Codec-Client-Version": "0.1" },
+    );
     assert.equal(response.status, 200);
     await response.text();
   });

@@ -15,9 +15,11 @@ async function sourceFiles(): Promise<Array<{ path: string; imports: string[]; t
     files.map(async (entry) => {
       const path = join(entry.parentPath, entry.name);
       const text = await readFile(path, "utf8");
-      const imports = [...text.matchAll(/(?:import|export)[^'"]*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g)].map(
-        (match) => (match[1] ?? match[2])!,
-      );
+      const imports = [
+        ...text.matchAll(
+          /(?:import|export)[^'"]*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g,
+        ),
+      ].map((match) => (match[1] ?? match[2])!);
       return { path, imports, text };
     }),
   );
@@ -43,7 +45,10 @@ test("imports point one way", async () => {
     const from = area(file.path);
     for (const specifier of file.imports.filter((value) => value.startsWith("."))) {
       const to = area(resolve(file.path, "..", specifier));
-      assert.ok(ALLOWED[from]?.includes(to), `${relative(REPO_ROOT, file.path)} must not import ${specifier} (${from} -> ${to})`);
+      assert.ok(
+        ALLOWED[from]?.includes(to),
+        `${relative(REPO_ROOT, file.path)} must not import ${specifier} (${from} -> ${to})`,
+      );
     }
   }
 });
@@ -52,7 +57,8 @@ test("protocol uses only web-standard APIs", async () => {
   for (const file of await sourceFiles()) {
     if (area(file.path) !== "protocol") continue;
     const name = relative(REPO_ROOT, file.path);
-    for (const specifier of file.imports) assert.ok(!specifier.startsWith("node:"), `${name} imports ${specifier}`);
+    for (const specifier of file.imports)
+      assert.ok(!specifier.startsWith("node:"), `${name} imports ${specifier}`);
     assert.doesNotMatch(file.text, /\bBuffer\b|\bprocess\./, `${name} uses a Node.js global`);
   }
 });

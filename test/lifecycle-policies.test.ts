@@ -3,11 +3,25 @@ import { describe, mock, test } from "node:test";
 
 import { HttpError } from "../src/http/errors.js";
 import { HoldGate } from "../src/supervisor/lifecycle/hold-gate.js";
-import { decideRestart, DEFAULT_RESTART_POLICY } from "../src/supervisor/lifecycle/restart-policy.js";
-import { executeSwap, planSwap, type SwapEffects, type SwapStep } from "../src/supervisor/lifecycle/swap-plan.js";
+import {
+  decideRestart,
+  DEFAULT_RESTART_POLICY,
+} from "../src/supervisor/lifecycle/restart-policy.js";
+import {
+  executeSwap,
+  planSwap,
+  type SwapEffects,
+  type SwapStep,
+} from "../src/supervisor/lifecycle/swap-plan.js";
 
 describe("restart policy", () => {
-  const policy = { ...DEFAULT_RESTART_POLICY, baseDelayMs: 1000, maxDelayMs: 8000, maxAttempts: 4, stableAfterMs: 60_000 };
+  const policy = {
+    ...DEFAULT_RESTART_POLICY,
+    baseDelayMs: 1000,
+    maxDelayMs: 8000,
+    maxAttempts: 4,
+    stableAfterMs: 60_000,
+  };
 
   test("delays double up to the maximum", () => {
     const delays = [0, 1, 2, 3].map((previous) => decideRestart(previous, 0, policy));
@@ -24,7 +38,11 @@ describe("restart policy", () => {
   });
 
   test("stable backend starts a new series", () => {
-    assert.deepEqual(decideRestart(4, 60_000, policy), { action: "restart", attempt: 1, delayMs: 1000 });
+    assert.deepEqual(decideRestart(4, 60_000, policy), {
+      action: "restart",
+      attempt: 1,
+      delayMs: 1000,
+    });
   });
 
   test("delay never exceeds the maximum", () => {
@@ -38,14 +56,26 @@ describe("restart policy", () => {
 describe("swap plan", () => {
   test("restart mode holds, drains, then starts", () => {
     assert.deepEqual(planSwap("restart", true), {
-      steps: ["hold_requests", "drain_current", "stop_current", "start_candidate_same_port", "promote_candidate", "release_requests"],
+      steps: [
+        "hold_requests",
+        "drain_current",
+        "stop_current",
+        "start_candidate_same_port",
+        "promote_candidate",
+        "release_requests",
+      ],
       onCandidateFailure: ["stop_candidate", "restart_previous", "release_requests"],
     });
   });
 
   test("overlap mode never holds", () => {
     const plan = planSwap("overlap", true);
-    assert.deepEqual(plan.steps, ["start_candidate_spare_port", "promote_candidate", "drain_current", "stop_current"]);
+    assert.deepEqual(plan.steps, [
+      "start_candidate_spare_port",
+      "promote_candidate",
+      "drain_current",
+      "stop_current",
+    ]);
     assert.deepEqual(plan.onCandidateFailure, ["stop_candidate"]);
     assert.ok(!plan.steps.includes("hold_requests"));
   });
@@ -53,7 +83,12 @@ describe("swap plan", () => {
   test("first load has nothing to restore", () => {
     for (const mode of ["restart", "overlap"] as const) {
       const plan = planSwap(mode, false);
-      assert.deepEqual(plan.steps, ["hold_requests", "start_candidate_same_port", "promote_candidate", "release_requests"]);
+      assert.deepEqual(plan.steps, [
+        "hold_requests",
+        "start_candidate_same_port",
+        "promote_candidate",
+        "release_requests",
+      ]);
       assert.deepEqual(plan.onCandidateFailure, ["reject_held_requests", "release_requests"]);
     }
   });
@@ -78,7 +113,10 @@ function recordingEffects(failing: SwapStep[] = []): { effects: SwapEffects; ste
     "restart_previous",
     "reject_held_requests",
   ];
-  return { effects: Object.fromEntries(names.map((name) => [name, effect(name)])) as SwapEffects, steps };
+  return {
+    effects: Object.fromEntries(names.map((name) => [name, effect(name)])) as SwapEffects,
+    steps,
+  };
 }
 
 describe("swap execution", () => {
@@ -189,7 +227,9 @@ describe("hold gate", () => {
     const gate = new HoldGate({ maxHeld: 4, maxWaitMs: 10_000 });
     gate.close("swapping");
     const waiting = gate.pass(signal());
-    gate.rejectAll(new HttpError({ code: "CODEC_ERR_PROXY_NO_BACKEND", status: 503 }, "load failed"));
+    gate.rejectAll(
+      new HttpError({ code: "CODEC_ERR_PROXY_NO_BACKEND", status: 503 }, "load failed"),
+    );
     await assert.rejects(waiting, /load failed/);
   });
 });

@@ -156,13 +156,18 @@ describe("buildMapFromTokenizerJson", () => {
   it("gives the same hash for string and pair merges", async () => {
     const json = llamaTokenizerJson();
     const model = json.model as { merges: string[] };
-    const pairs = { ...json, model: { ...model, merges: model.merges.map((merge) => merge.split(" ")) } };
+    const pairs = {
+      ...json,
+      model: { ...model, merges: model.merges.map((merge) => merge.split(" ")) },
+    };
     const built = await buildMapFromTokenizerJson(pairs, { id: "meta-llama/llama-2" });
     assert.equal(built.hash, llama.hash);
   });
 
   it("gives the same hash on rebuild", async () => {
-    const rebuilt = await buildMapFromTokenizerJson(await qwenTokenizerJson(), { id: "qwen/qwen3" });
+    const rebuilt = await buildMapFromTokenizerJson(await qwenTokenizerJson(), {
+      id: "qwen/qwen3",
+    });
     assert.equal(rebuilt.hash, qwen.hash);
   });
 
@@ -177,17 +182,26 @@ describe("buildMapFromTokenizerJson", () => {
 
   it("rejects a model type other than BPE", async () => {
     const json = { model: { type: "Unigram", vocab: [] } };
-    await assert.rejects(buildMapFromTokenizerJson(json, { id: "x/y" }), CodecUnsupportedTokenizerError);
+    await assert.rejects(
+      buildMapFromTokenizerJson(json, { id: "x/y" }),
+      CodecUnsupportedTokenizerError,
+    );
   });
 
   it("rejects a malformed merge", async () => {
     const json = { model: { type: "BPE", vocab: { a: 0, b: 1, ab: 2 }, merges: ["a b c"] } };
-    await assert.rejects(buildMapFromTokenizerJson(json, { id: "x/y" }), CodecInvalidTokenizerJsonError);
+    await assert.rejects(
+      buildMapFromTokenizerJson(json, { id: "x/y" }),
+      CodecInvalidTokenizerJsonError,
+    );
   });
 
   it("rejects a pair merge with a space", async () => {
     const json = { model: { type: "BPE", vocab: { "a ": 0, b: 1 }, merges: [["a ", "b"]] } };
-    await assert.rejects(buildMapFromTokenizerJson(json, { id: "x/y" }), CodecUnsupportedTokenizerError);
+    await assert.rejects(
+      buildMapFromTokenizerJson(json, { id: "x/y" }),
+      CodecUnsupportedTokenizerError,
+    );
   });
 
   it("emits a null program for an unknown regex", async () => {
@@ -260,6 +274,9 @@ describe("pickTokenizer", () => {
   it("parses special tokens only when asked", () => {
     const text = "<|im_start|>user";
     assert.notEqual(tokenize(qwen.map, text)[0], 151644);
-    assert.deepEqual(new BPETokenizer(qwen.map, { parseSpecialTokens: true }).encode(text), [151644, 872]);
+    assert.deepEqual(
+      new BPETokenizer(qwen.map, { parseSpecialTokens: true }).encode(text),
+      [151644, 872],
+    );
   });
 });

@@ -59,7 +59,12 @@ function json(value: unknown, status = 200): Route {
 }
 
 function pointer(id: string, fields: Record<string, unknown> = {}): Route {
-  return json({ id, url: `${origin}/cdn/map.json`, hash: `sha256:${sha256Hex(mapBytes)}`, ...fields });
+  return json({
+    id,
+    url: `${origin}/cdn/map.json`,
+    hash: `sha256:${sha256Hex(mapBytes)}`,
+    ...fields,
+  });
 }
 
 before(async () => {
@@ -67,7 +72,10 @@ before(async () => {
     const path = request.url ?? "/";
     requestHeaders.set(path, request.headers);
     const route = routes.get(path) ?? { status: 404, body: "not found", contentType: "text/plain" };
-    response.writeHead(route.status, { "Content-Type": route.contentType ?? "application/octet-stream", ...route.headers });
+    response.writeHead(route.status, {
+      "Content-Type": route.contentType ?? "application/octet-stream",
+      ...route.headers,
+    });
     response.end(route.body);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -78,10 +86,23 @@ before(async () => {
   routes.set("/.well-known/codec/maps/test/inline.json", json(mapNamed("test/inline")));
   routes.set("/.well-known/codec/maps/test/inline-wrong-id.json", json(mapNamed("test/other")));
   routes.set("/.well-known/codec/maps/test/pointer-wrong-id.json", pointer("test/other"));
-  routes.set("/.well-known/codec/maps/test/bad-hash.json", pointer("test/bad-hash", { hash: "sha256:1234" }));
-  routes.set("/.well-known/codec/maps/test/stale-hash.json", pointer("test/stale-hash", { hash: `sha256:${"0".repeat(64)}` }));
-  routes.set("/.well-known/codec/maps/test/ftp-url.json", pointer("test/ftp-url", { url: "ftp://127.0.0.1/map.json" }));
-  routes.set("/.well-known/codec/maps/test/not-json.json", { status: 200, body: "{ not json", contentType: "application/json" });
+  routes.set(
+    "/.well-known/codec/maps/test/bad-hash.json",
+    pointer("test/bad-hash", { hash: "sha256:1234" }),
+  );
+  routes.set(
+    "/.well-known/codec/maps/test/stale-hash.json",
+    pointer("test/stale-hash", { hash: `sha256:${"0".repeat(64)}` }),
+  );
+  routes.set(
+    "/.well-known/codec/maps/test/ftp-url.json",
+    pointer("test/ftp-url", { url: "ftp://127.0.0.1/map.json" }),
+  );
+  routes.set("/.well-known/codec/maps/test/not-json.json", {
+    status: 200,
+    body: "{ not json",
+    contentType: "application/json",
+  });
   routes.set("/.well-known/codec/maps/test/server-error.json", { status: 500, body: "boom" });
   routes.set(`/.well-known/codec/dicts/${dictHex}.zstd`, { status: 200, body: dictBytes });
   routes.set(`/.well-known/codec/dicts/${"a".repeat(64)}.zstd`, { status: 200, body: dictBytes });
@@ -124,12 +145,17 @@ describe("discoverMap", () => {
     await assert.rejects(
       discoverMap({ origin, id: "test/inline-wrong-id" }),
       (error: unknown) =>
-        error instanceof CodecDiscoveryIdMismatchError && error.expected === "test/inline-wrong-id" && error.actual === "test/other",
+        error instanceof CodecDiscoveryIdMismatchError &&
+        error.expected === "test/inline-wrong-id" &&
+        error.actual === "test/other",
     );
   });
 
   it("rejects a pointer with another id", async () => {
-    await assert.rejects(discoverMap({ origin, id: "test/pointer-wrong-id" }), CodecDiscoveryIdMismatchError);
+    await assert.rejects(
+      discoverMap({ origin, id: "test/pointer-wrong-id" }),
+      CodecDiscoveryIdMismatchError,
+    );
   });
 
   it("rejects a malformed pointer hash", async () => {
@@ -163,17 +189,38 @@ describe("discoverMap", () => {
 
   it("rejects invalid ids before fetching", () => {
     for (const id of ["../etc", "/abs", "trailing/", "Upper/case", "a/../b", "", "space id"]) {
-      assert.throws(() => wellKnownMapUrl(origin, id), CodecInvalidArgumentError, JSON.stringify(id));
+      assert.throws(
+        () => wellKnownMapUrl(origin, id),
+        CodecInvalidArgumentError,
+        JSON.stringify(id),
+      );
     }
-    assert.equal(wellKnownMapUrl("https://maps.example/", "qwen/qwen2.5-v1_0"), "https://maps.example/.well-known/codec/maps/qwen/qwen2.5-v1_0.json");
+    assert.equal(
+      wellKnownMapUrl("https://maps.example/", "qwen/qwen2.5-v1_0"),
+      "https://maps.example/.well-known/codec/maps/qwen/qwen2.5-v1_0.json",
+    );
   });
 
   it("rejects a pointer to a pointer", async () => {
-    const chainBytes = new TextEncoder().encode(JSON.stringify({ id: "test/chain", url: `${origin}/cdn/map.json`, hash: `sha256:${sha256Hex(mapBytes)}` }));
-    routes.set("/cdn/pointer-again.json", { status: 200, body: chainBytes, contentType: "application/json" });
+    const chainBytes = new TextEncoder().encode(
+      JSON.stringify({
+        id: "test/chain",
+        url: `${origin}/cdn/map.json`,
+        hash: `sha256:${sha256Hex(mapBytes)}`,
+      }),
+    );
+    routes.set("/cdn/pointer-again.json", {
+      status: 200,
+      body: chainBytes,
+      contentType: "application/json",
+    });
     routes.set(
       "/.well-known/codec/maps/test/chain.json",
-      json({ id: "test/chain", url: `${origin}/cdn/pointer-again.json`, hash: `sha256:${sha256Hex(chainBytes)}` }),
+      json({
+        id: "test/chain",
+        url: `${origin}/cdn/pointer-again.json`,
+        hash: `sha256:${sha256Hex(chainBytes)}`,
+      }),
     );
     await assert.rejects(discoverMap({ origin, id: "test/chain" }), CodecInvalidMapError);
   });
@@ -188,12 +235,16 @@ describe("discoverZstdDict", () => {
   it("rejects bytes with another hash", async () => {
     await assert.rejects(
       discoverZstdDict({ origin, hash: "a".repeat(64) }),
-      (error: unknown) => error instanceof CodecDictHashMismatchError && error.actual === `sha256:${dictHex}`,
+      (error: unknown) =>
+        error instanceof CodecDictHashMismatchError && error.actual === `sha256:${dictHex}`,
     );
   });
 
   it("raises not found on 404", async () => {
-    await assert.rejects(discoverZstdDict({ origin, hash: "b".repeat(64) }), CodecDiscoveryNotFoundError);
+    await assert.rejects(
+      discoverZstdDict({ origin, hash: "b".repeat(64) }),
+      CodecDiscoveryNotFoundError,
+    );
   });
 });
 
@@ -206,7 +257,11 @@ describe("fetchVersionPolicy", () => {
   });
 
   it("returns the policy on 200", async () => {
-    const policy = { minimum_version: "0.4", required_features: ["safety-policy-enforcement"], deployment_id: null };
+    const policy = {
+      minimum_version: "0.4",
+      required_features: ["safety-policy-enforcement"],
+      deployment_id: null,
+    };
     routes.set(path, json(policy));
     assert.deepEqual(await fetchVersionPolicy({ origin }), policy);
     assert.equal(requestHeaders.get(path)?.["codec-client-version"], undefined);
@@ -244,8 +299,14 @@ describe("426 responses", () => {
         426,
       ),
     );
-    const response = await fetch(`${origin}/v1/completions`, withCodecClientVersion({ method: "POST", body: "{}" }));
-    assert.equal(requestHeaders.get("/v1/completions")?.["codec-client-version"], CODEC_CLIENT_VERSION);
+    const response = await fetch(
+      `${origin}/v1/completions`,
+      withCodecClientVersion({ method: "POST", body: "{}" }),
+    );
+    assert.equal(
+      requestHeaders.get("/v1/completions")?.["codec-client-version"],
+      CODEC_CLIENT_VERSION,
+    );
 
     const error = await parseVersionRequired(response);
     assert.ok(error instanceof CodecVersionRequiredError);
@@ -262,7 +323,10 @@ describe("426 responses", () => {
       status: 426,
       body: "Upgrade Required",
       contentType: "text/plain",
-      headers: { "Codec-Min-Version": "0.4", "Codec-Required-Features": "safety-policy-enforcement, mandatory-classifier" },
+      headers: {
+        "Codec-Min-Version": "0.4",
+        "Codec-Required-Features": "safety-policy-enforcement, mandatory-classifier",
+      },
     });
     const response = await fetch(`${origin}/v1/plain`);
     await assert.rejects(

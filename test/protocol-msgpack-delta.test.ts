@@ -35,7 +35,11 @@ async function* chunks(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Arr
   }
 }
 
-async function collect(bytes: Uint8Array, format: DecodableStreamFormat, chunkSize = 1): Promise<CodecFrame[]> {
+async function collect(
+  bytes: Uint8Array,
+  format: DecodableStreamFormat,
+  chunkSize = 1,
+): Promise<CodecFrame[]> {
   const frames: CodecFrame[] = [];
   for await (const frame of decodeStream(chunks(bytes, chunkSize), format)) {
     frames.push(frame);
@@ -77,7 +81,10 @@ describe("encodeMsgpackDeltaFrame", () => {
   });
 
   it("rejects a base that is not a uint32", () => {
-    assert.throws(() => encodeMsgpackDeltaFrame({ ids: [1], done: false }, -1), CodecMalformedFrameError);
+    assert.throws(
+      () => encodeMsgpackDeltaFrame({ ids: [1], done: false }, -1),
+      CodecMalformedFrameError,
+    );
   });
 });
 
@@ -126,8 +133,15 @@ describe("decodeStream with delta frames", () => {
   });
 
   it("keeps tool calls of delta frames", async () => {
-    const call = { arguments_json: '{"name": "get_weather"}', name: "get_weather", id: "tc_00000001" };
-    const bytes = encodeMsgpackDeltaFrame({ ids: [13], done: true, finish_reason: "stop", tool_calls: [call] }, 0);
+    const call = {
+      arguments_json: '{"name": "get_weather"}',
+      name: "get_weather",
+      id: "tc_00000001",
+    };
+    const bytes = encodeMsgpackDeltaFrame(
+      { ids: [13], done: true, finish_reason: "stop", tool_calls: [call] },
+      0,
+    );
     assert.deepEqual(await collect(bytes, "msgpack-delta"), [
       { ids: [13], done: true, finish_reason: "stop", tool_calls: [call] },
     ]);
@@ -147,17 +161,30 @@ describe("decodeStream with delta frames", () => {
   });
 
   it("rejects an ID below zero", async () => {
-    const bytes = new Encoder().encode({ base_id: 0, ids_delta: [1], done: true, finish_reason: null });
+    const bytes = new Encoder().encode({
+      base_id: 0,
+      ids_delta: [1],
+      done: true,
+      finish_reason: null,
+    });
     await assert.rejects(collect(bytes, "msgpack-delta"), CodecMalformedFrameError);
   });
 
   it("decodes a frame value directly", () => {
-    const frame = decodeMsgpackDeltaFrame({ base_id: 10, ids_delta: [1, 4], done: false, finish_reason: null }, 0);
+    const frame = decodeMsgpackDeltaFrame(
+      { base_id: 10, ids_delta: [1, 4], done: false, finish_reason: null },
+      0,
+    );
     assert.deepEqual(frame, { ids: [9, 11], done: false });
   });
 
   it("rejects a negative delta value", async () => {
-    const bytes = new Encoder().encode({ base_id: 5, ids_delta: [-2], done: true, finish_reason: null });
+    const bytes = new Encoder().encode({
+      base_id: 5,
+      ids_delta: [-2],
+      done: true,
+      finish_reason: null,
+    });
     await assert.rejects(collect(bytes, "msgpack-delta"), CodecMalformedFrameError);
   });
 });

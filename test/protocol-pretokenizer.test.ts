@@ -77,7 +77,9 @@ function randomStrings(count: number): string[] {
 const CORPUS = [...TRICKY, ...randomStrings(3000)];
 
 /** Returns the pattern and program a tokenizer.json pre-tokenizer translates to. */
-async function translated(preTokenizer: unknown): Promise<{ pattern: string; program: PreTokenizerProgram }> {
+async function translated(
+  preTokenizer: unknown,
+): Promise<{ pattern: string; program: PreTokenizerProgram }> {
   const built = await buildMapFromTokenizerJson(
     { pre_tokenizer: preTokenizer, model: { type: "BPE", vocab: { a: 0 }, merges: [] } },
     { id: "test/pre" },
@@ -122,7 +124,11 @@ describe("program against pattern", () => {
   });
 
   it("matches for GPT-2 byte level", async () => {
-    const { pattern, program } = await translated({ type: "ByteLevel", add_prefix_space: false, use_regex: true });
+    const { pattern, program } = await translated({
+      type: "ByteLevel",
+      add_prefix_space: false,
+      use_regex: true,
+    });
     assertProgramMatchesPattern(pattern, program);
   });
 
@@ -142,7 +148,10 @@ describe("program against pattern", () => {
       { op: "trailing_ws" },
       { op: "ws_run" },
     ];
-    assertProgramMatchesPattern(pattern, { version: 1, ops: ops as unknown as Record<string, unknown>[] });
+    assertProgramMatchesPattern(pattern, {
+      version: 1,
+      ops: ops as unknown as Record<string, unknown>[],
+    });
   });
 
   it("matches for a regex with gaps", () => {
@@ -157,7 +166,10 @@ describe("program against pattern", () => {
       { op: "trailing_ws" },
       { op: "ws_run" },
     ];
-    assertProgramMatchesPattern(pattern, { version: 1, ops: ops as unknown as Record<string, unknown>[] });
+    assertProgramMatchesPattern(pattern, {
+      version: 1,
+      ops: ops as unknown as Record<string, unknown>[],
+    });
   });
 });
 
@@ -178,11 +190,22 @@ describe("version 2 stages", () => {
     runProgram(compileProgram({ version: 2, stages }), text);
 
   it("isolates single digits", () => {
-    assert.deepEqual(run([{ stage: "digits_isolate", mode: "individual" }], "ab123c"), ["ab", "1", "2", "3", "c"]);
+    assert.deepEqual(run([{ stage: "digits_isolate", mode: "individual" }], "ab123c"), [
+      "ab",
+      "1",
+      "2",
+      "3",
+      "c",
+    ]);
   });
 
   it("groups digit runs up to max_run", () => {
-    assert.deepEqual(run([{ stage: "digits_isolate", mode: "grouped", max_run: 2 }], "x12345"), ["x", "12", "34", "5"]);
+    assert.deepEqual(run([{ stage: "digits_isolate", mode: "grouped", max_run: 2 }], "x12345"), [
+      "x",
+      "12",
+      "34",
+      "5",
+    ]);
   });
 
   it("isolates digit triples", () => {
@@ -190,7 +213,12 @@ describe("version 2 stages", () => {
   });
 
   it("groups contiguous punctuation", () => {
-    assert.deepEqual(run([{ stage: "punctuation_contiguous" }], "hi!?you、"), ["hi", "!?", "you", "、"]);
+    assert.deepEqual(run([{ stage: "punctuation_contiguous" }], "hi!?you、"), [
+      "hi",
+      "!?",
+      "you",
+      "、",
+    ]);
   });
 
   it("isolates CJK runs", () => {
@@ -208,7 +236,10 @@ describe("version 2 stages", () => {
 
 describe("program validation", () => {
   it("rejects an unknown version", () => {
-    assert.throws(() => compileProgram({ version: 3, ops: [] }), CodecUnsupportedProgramVersionError);
+    assert.throws(
+      () => compileProgram({ version: 3, ops: [] }),
+      CodecUnsupportedProgramVersionError,
+    );
   });
 
   it("rejects an unknown version in a map", () => {
@@ -226,7 +257,10 @@ describe("program validation", () => {
   });
 
   it("rejects an unknown op", () => {
-    assert.throws(() => compileProgram({ version: 1, ops: [{ op: "emoji" }] }), CodecInvalidProgramError);
+    assert.throws(
+      () => compileProgram({ version: 1, ops: [{ op: "emoji" }] }),
+      CodecInvalidProgramError,
+    );
   });
 
   it("rejects an invalid option", () => {
@@ -266,7 +300,9 @@ describe("metaspace_split prefix_first", () => {
       merges: ["\u2581 a"],
       encoder: "metaspace",
       special_tokens: { "<unk>": 3 },
-      ...(programOps === undefined ? {} : { pre_tokenizer_program: { version: 1, ops: programOps } }),
+      ...(programOps === undefined
+        ? {}
+        : { pre_tokenizer_program: { version: 1, ops: programOps } }),
     });
 
   it("prefixes the text by default", () => {

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 
-import { DEFAULT_REGION_CAP, isCodecError, ToolWatcher, ToolWatcherError, validateTokenizerMap } from "../src/protocol/index.js";
+import {
+  DEFAULT_REGION_CAP,
+  isCodecError,
+  ToolWatcher,
+  ToolWatcherError,
+  validateTokenizerMap,
+} from "../src/protocol/index.js";
 import type { TokenizerMap, ToolWatcherEvent } from "../src/protocol/index.js";
 import { readFixture } from "./helpers/protocol-tokenizer-maps.js";
 
@@ -49,7 +55,12 @@ describe("ToolWatcher event contract", () => {
   it("reproduces every fixture case", () => {
     assert.equal(contract.cases.length, 15);
     for (const testCase of contract.cases) {
-      const watcher = new ToolWatcher(map, "<tool_call>", "</tool_call>", testCase.region_cap ?? undefined);
+      const watcher = new ToolWatcher(
+        map,
+        "<tool_call>",
+        "</tool_call>",
+        testCase.region_cap ?? undefined,
+      );
       const events: ToolWatcherEvent[] = [];
       for (const feed of testCase.feeds) {
         events.push(...watcher.feed(feed));
@@ -72,8 +83,14 @@ describe("ToolWatcher", () => {
   });
 
   it("uses the default cap for zero or negative", () => {
-    assert.equal(new ToolWatcher(map, "<tool_call>", "</tool_call>", 0).regionCap, DEFAULT_REGION_CAP);
-    assert.equal(new ToolWatcher(map, "<tool_call>", "</tool_call>", -5).regionCap, DEFAULT_REGION_CAP);
+    assert.equal(
+      new ToolWatcher(map, "<tool_call>", "</tool_call>", 0).regionCap,
+      DEFAULT_REGION_CAP,
+    );
+    assert.equal(
+      new ToolWatcher(map, "<tool_call>", "</tool_call>", -5).regionCap,
+      DEFAULT_REGION_CAP,
+    );
   });
 
   it("returns fresh arrays", () => {

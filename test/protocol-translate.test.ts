@@ -32,7 +32,10 @@ function tokenize(map: TokenizerMap, text: string): number[] {
 }
 
 before(async () => {
-  [qwen, llama] = await Promise.all([qwenMap().then((built) => built.map), llamaMap().then((built) => built.map)]);
+  [qwen, llama] = await Promise.all([
+    qwenMap().then((built) => built.map),
+    llamaMap().then((built) => built.map),
+  ]);
 });
 
 describe("translate", () => {
@@ -41,7 +44,11 @@ describe("translate", () => {
       const qwenIds = tokenize(qwen, text);
       const llamaIds = translate(qwenIds, qwen, llama);
       assert.deepEqual(llamaIds, tokenize(llama, text), `to Llama 2: ${JSON.stringify(text)}`);
-      assert.deepEqual(translate(llamaIds, llama, qwen), qwenIds, `back to Qwen: ${JSON.stringify(text)}`);
+      assert.deepEqual(
+        translate(llamaIds, llama, qwen),
+        qwenIds,
+        `back to Qwen: ${JSON.stringify(text)}`,
+      );
     }
   });
 
@@ -58,7 +65,11 @@ describe("translate", () => {
       special_tokens: { ...llama.special_tokens, "<|im_end|>": 32000 },
     };
     const ids = [...tokenize(qwen, "Hi"), 151645, ...tokenize(qwen, "Bye")];
-    assert.deepEqual(translate(ids, qwen, target), [...tokenize(llama, "Hi"), 32000, ...tokenize(llama, "Bye")]);
+    assert.deepEqual(translate(ids, qwen, target), [
+      ...tokenize(llama, "Hi"),
+      32000,
+      ...tokenize(llama, "Bye"),
+    ]);
   });
 
   it("drops unmapped special tokens by default", () => {

@@ -14,7 +14,10 @@ function fakeContext(sequences: number): { context: LlamaContext; cleared: numbe
     totalSequences: sequences,
     getSequence() {
       const id = next++;
-      return { id, clearHistory: async () => void cleared.push(id) } as unknown as LlamaContextSequence;
+      return {
+        id,
+        clearHistory: async () => void cleared.push(id),
+      } as unknown as LlamaContextSequence;
     },
   } as unknown as LlamaContext;
   return { context, cleared };

@@ -43,7 +43,8 @@ test("unknown errors become internal 500", () => {
 });
 
 test("request id keeps safe inbound values", () => {
-  const request = (value: string | undefined) => ({ headers: { "x-request-id": value } }) as unknown as IncomingMessage;
+  const request = (value: string | undefined) =>
+    ({ headers: { "x-request-id": value } }) as unknown as IncomingMessage;
   assert.equal(resolveRequestId(request("abc-123:x.y_z")), "abc-123:x.y_z");
   for (const hostile of ["a b", "x".repeat(129), "<script>", "a\nb", ""]) {
     assert.match(resolveRequestId(request(hostile)), /^req-[0-9a-f]{24}$/);
@@ -52,11 +53,21 @@ test("request id keeps safe inbound values", () => {
 });
 
 test("secret-looking arguments are redacted", () => {
-  assert.deepEqual(redactArgs(["--api-key", "s3cret", "--port", "1"]), ["--api-key", "[redacted]", "--port", "1"]);
-  assert.deepEqual(redactArgs(["--hf-token=abc", "--model", "m"]), ["--hf-token=[redacted]", "--model", "m"]);
+  assert.deepEqual(redactArgs(["--api-key", "s3cret", "--port", "1"]), [
+    "--api-key",
+    "[redacted]",
+    "--port",
+    "1",
+  ]);
+  assert.deepEqual(redactArgs(["--hf-token=abc", "--model", "m"]), [
+    "--hf-token=[redacted]",
+    "--model",
+    "m",
+  ]);
 });
 
 test("api docs list every error code", async () => {
   const docs = await readFile(`${REPO_ROOT}docs/api.md`, "utf8");
-  for (const spec of Object.values(ERRORS)) assert.ok(docs.includes(`\`${spec.code}\``), `${spec.code} is not in docs/api.md`);
+  for (const spec of Object.values(ERRORS))
+    assert.ok(docs.includes(`\`${spec.code}\``), `${spec.code} is not in docs/api.md`);
 });

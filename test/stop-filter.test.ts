@@ -4,7 +4,10 @@ import { test } from "node:test";
 import { StopFilter, type Release } from "../src/engine/stop-filter.js";
 
 /** Feeds tokens (id, text) and returns every release plus whether a stop matched. */
-function run(stops: string[], tokens: Array<[number, string]>): { releases: Release[]; stopped: boolean; tail: Release } {
+function run(
+  stops: string[],
+  tokens: Array<[number, string]>,
+): { releases: Release[]; stopped: boolean; tail: Release } {
   const filter = new StopFilter(stops);
   const releases: Release[] = [];
   for (const [id, text] of tokens) {
@@ -20,7 +23,13 @@ function joined(releases: Release[]): Release {
 }
 
 test("no stops releases every token at once", () => {
-  const { releases, stopped } = run([], [[1, "Hel"], [2, "lo"]]);
+  const { releases, stopped } = run(
+    [],
+    [
+      [1, "Hel"],
+      [2, "lo"],
+    ],
+  );
   assert.equal(stopped, false);
   assert.deepEqual(releases, [
     { ids: [1], text: "Hel" },
@@ -36,13 +45,27 @@ test("possible stop prefix is held back", () => {
 });
 
 test("stop inside one token cuts the text", () => {
-  const { releases, stopped } = run(["\n\n"], [[1, "one"], [2, "two\n\nthree"]]);
+  const { releases, stopped } = run(
+    ["\n\n"],
+    [
+      [1, "one"],
+      [2, "two\n\nthree"],
+    ],
+  );
   assert.equal(stopped, true);
   assert.deepEqual(joined(releases), { ids: [1], text: "onetwo" });
 });
 
 test("stop across tokens is never streamed", () => {
-  const { releases, stopped } = run(["STOP"], [[1, "aS"], [2, "T"], [3, "OP"], [4, "z"]]);
+  const { releases, stopped } = run(
+    ["STOP"],
+    [
+      [1, "aS"],
+      [2, "T"],
+      [3, "OP"],
+      [4, "z"],
+    ],
+  );
   assert.equal(stopped, true);
   const all = joined(releases);
   assert.equal(all.text, "a");
@@ -57,12 +80,25 @@ test("earliest of several stops wins", () => {
 });
 
 test("flush releases held text at the end", () => {
-  const { releases, tail } = run(["END"], [[1, "xE"], [2, "N"]]);
+  const { releases, tail } = run(
+    ["END"],
+    [
+      [1, "xE"],
+      [2, "N"],
+    ],
+  );
   assert.equal(joined(releases).text, "x");
   assert.deepEqual(tail, { ids: [1, 2], text: "EN" });
 });
 
 test("tokens with empty text keep their order", () => {
-  const { releases } = run(["zz"], [[1, ""], [2, "ab"], [3, ""]]);
+  const { releases } = run(
+    ["zz"],
+    [
+      [1, ""],
+      [2, "ab"],
+      [3, ""],
+    ],
+  );
   assert.deepEqual(joined(releases).ids, [1, 2, 3]);
 });

@@ -16,14 +16,29 @@ describe("admin load and stop", () => {
   let server: TestSupervisor;
 
   before(async () => {
-    const backendArgs = ["--threads", "1", "--ctx-size", "512", "--parallel", "2", "--gpu", "cpu", "--log-level", "info"];
-    server = await startTestSupervisor({ initialModel: "model-a", allowRemoteLoad: false, backendArgs }, undefined, async (modelsDir) => {
-      await addDemoModel(modelsDir, "model-a", 42);
-      await addDemoModel(modelsDir, "model-b", 43);
-      await mkdir(join(modelsDir, "empty-dir"));
-      await mkdir(join(modelsDir, "broken"));
-      await writeFile(join(modelsDir, "broken", "broken.gguf"), "not a gguf file");
-    });
+    const backendArgs = [
+      "--threads",
+      "1",
+      "--ctx-size",
+      "512",
+      "--parallel",
+      "2",
+      "--gpu",
+      "cpu",
+      "--log-level",
+      "info",
+    ];
+    server = await startTestSupervisor(
+      { initialModel: "model-a", allowRemoteLoad: false, backendArgs },
+      undefined,
+      async (modelsDir) => {
+        await addDemoModel(modelsDir, "model-a", 42);
+        await addDemoModel(modelsDir, "model-b", 43);
+        await mkdir(join(modelsDir, "empty-dir"));
+        await mkdir(join(modelsDir, "broken"));
+        await writeFile(join(modelsDir, "broken", "broken.gguf"), "not a gguf file");
+      },
+    );
     await server.supervisor.initialLoad;
   });
 
@@ -43,7 +58,10 @@ describe("admin load and stop", () => {
   });
 
   test("remote load can be forbidden", async () => {
-    const response = await postJson(`${server.baseUrl}/admin/load`, { name: "/tmp/x.gguf", allow_remote: true });
+    const response = await postJson(`${server.baseUrl}/admin/load`, {
+      name: "/tmp/x.gguf",
+      allow_remote: true,
+    });
     assert.equal(response.status, 403);
     assert.equal((await json(response)).error.code, "CODEC_ERR_BACKEND_REMOTE_LOAD_FORBIDDEN");
   });
@@ -55,7 +73,10 @@ describe("admin load and stop", () => {
   });
 
   test("reserved extra_args are rejected", async () => {
-    const response = await postJson(`${server.baseUrl}/admin/load`, { name: "model-b", extra_args: ["--port=1"] });
+    const response = await postJson(`${server.baseUrl}/admin/load`, {
+      name: "model-b",
+      extra_args: ["--port=1"],
+    });
     assert.equal(response.status, 400);
     const body = await json(response);
     assert.equal(body.error.code, "CODEC_ERR_BACKEND_INVALID_ARGS");
@@ -63,7 +84,12 @@ describe("admin load and stop", () => {
   });
 
   test("malformed load bodies are rejected", async () => {
-    for (const body of [{ name: "model-b", extra_args: "--threads 2" }, { name: "" }, { extra_args: [] }, { name: "model-b", mode: "fast" }]) {
+    for (const body of [
+      { name: "model-b", extra_args: "--threads 2" },
+      { name: "" },
+      { extra_args: [] },
+      { name: "model-b", mode: "fast" },
+    ]) {
       const response = await postJson(`${server.baseUrl}/admin/load`, body);
       assert.equal(response.status, 400, JSON.stringify(body));
       assert.equal((await json(response)).error.code, "CODEC_ERR_REQUEST_INVALID_PARAM");
@@ -89,7 +115,10 @@ describe("admin load and stop", () => {
     assert.equal(status.state, "ready");
     assert.match(status.current_model, /model-a\.gguf$/);
     assert.match(status.last_error, /exited during start-up with code 1; last output: /);
-    const completion = await postJson(`${server.baseUrl}/v1/completions`, { prompt: "x", max_tokens: 2 });
+    const completion = await postJson(`${server.baseUrl}/v1/completions`, {
+      prompt: "x",
+      max_tokens: 2,
+    });
     assert.equal(completion.status, 200);
     assert.equal((await json(completion)).model, "model-a");
   });
@@ -97,7 +126,8 @@ describe("admin load and stop", () => {
   test("second load while one runs is a 409", async () => {
     const first = postJson(`${server.baseUrl}/admin/load`, { name: "model-b" });
     // Wait until the first load has registered as the running operation.
-    while (server.supervisor.backend.operation === undefined) await new Promise((resolve) => setTimeout(resolve, 5));
+    while (server.supervisor.backend.operation === undefined)
+      await new Promise((resolve) => setTimeout(resolve, 5));
     const second = await postJson(`${server.baseUrl}/admin/load`, { name: "model-a" });
     assert.equal(second.status, 409);
     const body = await json(second);
@@ -130,7 +160,9 @@ describe("admin load and stop", () => {
 
   test("followed logs stream new lines", async () => {
     const controller = new AbortController();
-    const response = await fetch(`${server.baseUrl}/admin/logs?tail=0&follow=1`, { signal: controller.signal });
+    const response = await fetch(`${server.baseUrl}/admin/logs?tail=0&follow=1`, {
+      signal: controller.signal,
+    });
     assert.match(response.headers.get("content-type") ?? "", /text\/event-stream/);
     const reader = response.body!.getReader();
     // A load prints new engine lines, which must arrive on the open stream.
@@ -142,7 +174,10 @@ describe("admin load and stop", () => {
   });
 
   test("background load runs as a job", async () => {
-    const response = await postJson(`${server.baseUrl}/admin/load`, { name: "model-a", background: true });
+    const response = await postJson(`${server.baseUrl}/admin/load`, {
+      name: "model-a",
+      background: true,
+    });
     assert.equal(response.status, 202);
     const { job_id: jobId, status_url: statusUrl } = await json(response);
     assert.match(jobId, /^job-/);
@@ -162,9 +197,15 @@ describe("admin load and stop", () => {
   });
 
   test("background load conflicts at once", async () => {
-    const first = await postJson(`${server.baseUrl}/admin/load`, { name: "model-b", background: true });
+    const first = await postJson(`${server.baseUrl}/admin/load`, {
+      name: "model-b",
+      background: true,
+    });
     assert.equal(first.status, 202);
-    const second = await postJson(`${server.baseUrl}/admin/load`, { name: "model-a", background: true });
+    const second = await postJson(`${server.baseUrl}/admin/load`, {
+      name: "model-a",
+      background: true,
+    });
     assert.equal(second.status, 409);
     const { job_id: jobId } = await json(first);
     let job = await json(await fetch(`${server.baseUrl}/admin/jobs/${jobId}`));
@@ -177,7 +218,8 @@ describe("admin load and stop", () => {
 
   test("stop cancels a load in progress", async () => {
     const load = postJson(`${server.baseUrl}/admin/load`, { name: "model-a" });
-    while (server.supervisor.backend.operation === undefined) await new Promise((resolve) => setTimeout(resolve, 5));
+    while (server.supervisor.backend.operation === undefined)
+      await new Promise((resolve) => setTimeout(resolve, 5));
     const stop = await json(await fetch(`${server.baseUrl}/admin/stop`, { method: "POST" }));
     assert.equal(stop.stopped, true);
     assert.match(stop.cancelled_load, /model-a\.gguf$/);
@@ -193,17 +235,25 @@ describe("admin load and stop", () => {
 
 describe("served model across restarts", () => {
   test("restart loads the last model", async () => {
-    const first = await startTestSupervisor({ initialModel: "model-a" }, undefined, async (modelsDir) => {
-      await addDemoModel(modelsDir, "model-a", 42);
-      await addDemoModel(modelsDir, "model-b", 43);
-    });
+    const first = await startTestSupervisor(
+      { initialModel: "model-a" },
+      undefined,
+      async (modelsDir) => {
+        await addDemoModel(modelsDir, "model-a", 42);
+        await addDemoModel(modelsDir, "model-b", 43);
+      },
+    );
     const dataDir = first.dataDir;
     await first.supervisor.initialLoad;
     assert.equal((await postJson(`${first.baseUrl}/admin/load`, { name: "model-b" })).status, 200);
     await first.supervisor.close();
 
     // Same data directory, no initial model configured: the saved model comes back.
-    const second = await startTestSupervisor({ initialModel: undefined, dataDir, modelsDir: join(dataDir, "models") });
+    const second = await startTestSupervisor({
+      initialModel: undefined,
+      dataDir,
+      modelsDir: join(dataDir, "models"),
+    });
     try {
       await second.supervisor.initialLoad;
       const models = await json(await fetch(`${second.baseUrl}/v1/models`));
@@ -211,7 +261,11 @@ describe("served model across restarts", () => {
 
       await fetch(`${second.baseUrl}/admin/stop`, { method: "POST" });
       await second.supervisor.close();
-      const third = await startTestSupervisor({ initialModel: undefined, dataDir, modelsDir: join(dataDir, "models") });
+      const third = await startTestSupervisor({
+        initialModel: undefined,
+        dataDir,
+        modelsDir: join(dataDir, "models"),
+      });
       await third.supervisor.initialLoad;
       const status = await json(await fetch(`${third.baseUrl}/admin/status`));
       assert.equal(status.state, "stopped");
@@ -223,13 +277,21 @@ describe("served model across restarts", () => {
   });
 
   test("configured initial model wins over the saved one", async () => {
-    const first = await startTestSupervisor({ initialModel: "model-b" }, undefined, async (modelsDir) => {
-      await addDemoModel(modelsDir, "model-a", 42);
-      await addDemoModel(modelsDir, "model-b", 43);
-    });
+    const first = await startTestSupervisor(
+      { initialModel: "model-b" },
+      undefined,
+      async (modelsDir) => {
+        await addDemoModel(modelsDir, "model-a", 42);
+        await addDemoModel(modelsDir, "model-b", 43);
+      },
+    );
     await first.supervisor.initialLoad;
     await first.supervisor.close();
-    const second = await startTestSupervisor({ initialModel: "model-a", dataDir: first.dataDir, modelsDir: first.modelsDir });
+    const second = await startTestSupervisor({
+      initialModel: "model-a",
+      dataDir: first.dataDir,
+      modelsDir: first.modelsDir,
+    });
     try {
       await second.supervisor.initialLoad;
       assert.equal((await json(await fetch(`${second.baseUrl}/v1/models`))).data[0].id, "model-a");
@@ -260,19 +322,30 @@ describe("authentication", () => {
     assert.equal((await json(missing)).error.code, "CODEC_ERR_AUTH_MISSING_CREDENTIALS");
     assert.match(missing.headers.get("www-authenticate") ?? "", /^Bearer/);
 
-    const wrong = await fetch(`${server.baseUrl}/admin/status`, { headers: { Authorization: "Bearer nope" } });
+    const wrong = await fetch(`${server.baseUrl}/admin/status`, {
+      headers: { Authorization: "Bearer nope" },
+    });
     assert.equal(wrong.status, 401);
     assert.equal((await json(wrong)).error.code, "CODEC_ERR_AUTH_INVALID_CREDENTIALS");
 
-    const apiKey = await fetch(`${server.baseUrl}/admin/status`, { headers: { Authorization: "Bearer key-one" } });
+    const apiKey = await fetch(`${server.baseUrl}/admin/status`, {
+      headers: { Authorization: "Bearer key-one" },
+    });
     assert.equal(apiKey.status, 401, "an inference key is not an admin token");
 
-    const right = await fetch(`${server.baseUrl}/admin/status`, { headers: { Authorization: "Bearer admin-secret-token" } });
+    const right = await fetch(`${server.baseUrl}/admin/status`, {
+      headers: { Authorization: "Bearer admin-secret-token" },
+    });
     assert.equal(right.status, 200);
   });
 
   test("encoded admin paths need the token", async () => {
-    for (const path of ["/%61dmin/status", "/%61%64%6d%69%6e/status", "/admin%2Fstatus", "/%2561dmin/status"]) {
+    for (const path of [
+      "/%61dmin/status",
+      "/%61%64%6d%69%6e/status",
+      "/admin%2Fstatus",
+      "/%2561dmin/status",
+    ]) {
       const response = await server.supervisor.app.inject({ method: "GET", url: path });
       assert.equal(response.statusCode, 401, path);
     }
@@ -308,20 +381,33 @@ describe("authentication", () => {
 
   test("keys never reach the logs", () => {
     const text = JSON.stringify(log.events);
-    for (const secret of ["admin-secret-token", "key-one", "key-two"]) assert.ok(!text.includes(secret), secret);
+    for (const secret of ["admin-secret-token", "key-one", "key-two"])
+      assert.ok(!text.includes(secret), secret);
   });
 
   test("admin needs loopback without a token", async () => {
     const open = await startTestSupervisor({ initialModel: "none" });
     try {
       for (const url of ["/admin/status", "/%61dmin/status", "/admin/%73tatus"]) {
-        const remote = await open.supervisor.app.inject({ method: "GET", url, remoteAddress: "192.0.2.10" });
+        const remote = await open.supervisor.app.inject({
+          method: "GET",
+          url,
+          remoteAddress: "192.0.2.10",
+        });
         assert.equal(remote.statusCode, 403, url);
         assert.equal(remote.json().error.code, "CODEC_ERR_AUTH_ADMIN_LOOPBACK_ONLY");
       }
-      const local = await open.supervisor.app.inject({ method: "GET", url: "/admin/status", remoteAddress: "::ffff:127.0.0.1" });
+      const local = await open.supervisor.app.inject({
+        method: "GET",
+        url: "/admin/status",
+        remoteAddress: "::ffff:127.0.0.1",
+      });
       assert.equal(local.statusCode, 200);
-      const inference = await open.supervisor.app.inject({ method: "GET", url: "/health", remoteAddress: "192.0.2.10" });
+      const inference = await open.supervisor.app.inject({
+        method: "GET",
+        url: "/health",
+        remoteAddress: "192.0.2.10",
+      });
       assert.equal(inference.statusCode, 200);
     } finally {
       await open.close();

@@ -13,7 +13,11 @@ before(async () => {
 
 after(() => server.close());
 
-function inject(options: { method: "GET" | "POST" | "OPTIONS"; url: string; headers?: Record<string, string> }) {
+function inject(options: {
+  method: "GET" | "POST" | "OPTIONS";
+  url: string;
+  headers?: Record<string, string>;
+}) {
   return server.supervisor.app.inject(options);
 }
 
@@ -21,7 +25,11 @@ const preflight = (url: string, origin: string) =>
   inject({
     method: "OPTIONS",
     url,
-    headers: { Origin: origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type" },
+    headers: {
+      Origin: origin,
+      "Access-Control-Request-Method": "POST",
+      "Access-Control-Request-Headers": "content-type",
+    },
   });
 
 test("local page may call inference routes", async () => {
@@ -30,7 +38,11 @@ test("local page may call inference routes", async () => {
   assert.equal(response.headers["access-control-allow-origin"], "http://localhost:5173");
   assert.match(String(response.headers["access-control-allow-headers"]), /Codec-Client-Version/);
 
-  const get = await inject({ method: "GET", url: "/v1/models", headers: { Origin: "http://127.0.0.1:3000" } });
+  const get = await inject({
+    method: "GET",
+    url: "/v1/models",
+    headers: { Origin: "http://127.0.0.1:3000" },
+  });
   assert.equal(get.headers["access-control-allow-origin"], "http://127.0.0.1:3000");
   assert.match(String(get.headers["access-control-expose-headers"]), /Codec-Zstd-Dict/);
 });
@@ -46,14 +58,26 @@ test("admin routes never get cors headers", async () => {
 });
 
 test("cross-origin admin requests are rejected", async () => {
-  const crossOrigin = await inject({ method: "POST", url: "/admin/stop", headers: { Origin: "http://localhost:5173" } });
+  const crossOrigin = await inject({
+    method: "POST",
+    url: "/admin/stop",
+    headers: { Origin: "http://localhost:5173" },
+  });
   assert.equal(crossOrigin.statusCode, 403);
   assert.equal(crossOrigin.json().error.code, "CODEC_ERR_AUTH_CROSS_ORIGIN");
 
-  const encoded = await inject({ method: "POST", url: "/%61dmin/stop", headers: { Origin: "https://example.com" } });
+  const encoded = await inject({
+    method: "POST",
+    url: "/%61dmin/stop",
+    headers: { Origin: "https://example.com" },
+  });
   assert.equal(encoded.statusCode, 403);
 
-  const sameOrigin = await inject({ method: "POST", url: "/admin/stop", headers: { Origin: "http://localhost:80", Host: "localhost:80" } });
+  const sameOrigin = await inject({
+    method: "POST",
+    url: "/admin/stop",
+    headers: { Origin: "http://localhost:80", Host: "localhost:80" },
+  });
   assert.equal(sameOrigin.statusCode, 200);
   const noOrigin = await inject({ method: "POST", url: "/admin/stop" });
   assert.equal(noOrigin.statusCode, 200);
@@ -62,6 +86,9 @@ test("cross-origin admin requests are rejected", async () => {
 test("cors origins parse from the environment", () => {
   assert.equal(parseCorsOrigins("*"), "*");
   assert.deepEqual(parseCorsOrigins("none"), []);
-  assert.deepEqual(parseCorsOrigins("https://a.example/, http://b.example:8080"), ["https://a.example", "http://b.example:8080"]);
+  assert.deepEqual(parseCorsOrigins("https://a.example/, http://b.example:8080"), [
+    "https://a.example",
+    "http://b.example:8080",
+  ]);
   assert.ok(Array.isArray(parseCorsOrigins(undefined)));
 });

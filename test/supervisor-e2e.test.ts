@@ -57,11 +57,16 @@ test("same completion four ways", async () => {
 
   const models = (await (await fetch(`${server.baseUrl}/v1/models`)).json()) as any;
   const codec = models.data[0].codec;
-  const mapBytes = new Uint8Array(await (await fetch(`${server.baseUrl}${codec.map_url}`)).arrayBuffer());
+  const mapBytes = new Uint8Array(
+    await (await fetch(`${server.baseUrl}${codec.map_url}`)).arrayBuffer(),
+  );
   const map = await loadMap({ bytes: mapBytes, hash: codec.map_hash });
 
   for (const format of ["msgpack", "protobuf"] as const) {
-    const response = await postJson(`${server.baseUrl}/v1/completions`, { ...request, stream_format: format });
+    const response = await postJson(`${server.baseUrl}/v1/completions`, {
+      ...request,
+      stream_format: format,
+    });
     assert.equal(response.status, 200);
     assert.equal(response.headers.get("content-type"), `application/x-${format}`);
     const frames: CodecFrame[] = [];
@@ -72,19 +77,28 @@ test("same completion four ways", async () => {
     const ids = frames.flatMap((frame) => frame.ids);
     assert.equal(ids.length, json.usage.completion_tokens, `${format} id count`);
     const detokenizer = new Detokenizer(map);
-    const text = frames.map((frame) => detokenizer.render(frame.ids, { partial: !frame.done })).join("");
+    const text = frames
+      .map((frame) => detokenizer.render(frame.ids, { partial: !frame.done }))
+      .join("");
     assert.equal(text, jsonText, `${format} text`);
   }
 });
 
 test("proxy echoes the request id", async () => {
-  const response = await postJson(`${server.baseUrl}/v1/completions`, { ...request, max_tokens: 1 }, { "X-Request-Id": "e2e-42" });
+  const response = await postJson(
+    `${server.baseUrl}/v1/completions`,
+    { ...request, max_tokens: 1 },
+    { "X-Request-Id": "e2e-42" },
+  );
   assert.equal(response.headers.get("x-request-id"), "e2e-42");
   await response.arrayBuffer();
 });
 
 test("engine errors pass through the proxy", async () => {
-  const response = await postJson(`${server.baseUrl}/v1/completions`, { ...request, max_tokens: -1 });
+  const response = await postJson(`${server.baseUrl}/v1/completions`, {
+    ...request,
+    max_tokens: -1,
+  });
   assert.equal(response.status, 400);
   const body = (await response.json()) as any;
   assert.equal(body.error.param, "max_tokens");

@@ -18,12 +18,18 @@ test("model that cannot load leaves the backend failed", async (t) => {
   await mkdir(join(server.modelsDir, "broken"), { recursive: true });
   const modelPath = join(server.modelsDir, "broken", "model.gguf");
   await writeFile(modelPath, "this is not a gguf file");
-  await assert.rejects(server.supervisor.backend.load(modelPath, ["--log-level", "info"]), (error: Error) => {
-    assert.match(error.message, /loading .* failed: the backend exited during start-up with code 1/);
-    assert.match(error.message, /last output:/);
-    assert.match(error.message, /failed to load the model/);
-    return true;
-  });
+  await assert.rejects(
+    server.supervisor.backend.load(modelPath, ["--log-level", "info"]),
+    (error: Error) => {
+      assert.match(
+        error.message,
+        /loading .* failed: the backend exited during start-up with code 1/,
+      );
+      assert.match(error.message, /last output:/);
+      assert.match(error.message, /failed to load the model/);
+      return true;
+    },
+  );
 
   const status = (await (await fetch(`${server.baseUrl}/admin/status`)).json()) as any;
   assert.equal(status.state, "failed");
@@ -100,10 +106,14 @@ test("killed engine ends streams and restarts", async (t) => {
 });
 
 test("restart swap ends open streams cleanly", async (t) => {
-  const server = await startTestSupervisor({ initialModel: "model-a", drainTimeoutMs: 300 }, undefined, async (modelsDir) => {
-    await addDemoModel(modelsDir, "model-a", 42);
-    await addDemoModel(modelsDir, "model-b", 43);
-  });
+  const server = await startTestSupervisor(
+    { initialModel: "model-a", drainTimeoutMs: 300 },
+    undefined,
+    async (modelsDir) => {
+      await addDemoModel(modelsDir, "model-a", 42);
+      await addDemoModel(modelsDir, "model-b", 43);
+    },
+  );
   t.after(() => server.close());
   await server.supervisor.initialLoad;
 
@@ -120,6 +130,9 @@ test("restart swap ends open streams cleanly", async (t) => {
   }
   // Whether the stream finished within the drain time or was stopped after it, it ends with
   // a terminal frame from the engine, never with the proxy's error frame.
-  assert.ok(["length", "abort"].includes(frames.at(-1)!.finish_reason!), frames.at(-1)!.finish_reason);
+  assert.ok(
+    ["length", "abort"].includes(frames.at(-1)!.finish_reason!),
+    frames.at(-1)!.finish_reason,
+  );
   assert.equal((await load!).status, 200);
 });

@@ -82,7 +82,8 @@ test("response chunks are relayed without buffering", async () => {
   assert.equal(new TextDecoder().decode(first.value), "first");
   clientGotFirst.resolve();
   let rest = "";
-  for (let read = await reader.read(); !read.done; read = await reader.read()) rest += new TextDecoder().decode(read.value);
+  for (let read = await reader.read(); !read.done; read = await reader.read())
+    rest += new TextDecoder().decode(read.value);
   assert.equal(rest, "second");
 });
 
@@ -129,7 +130,11 @@ test("client disconnect aborts the upstream request", async () => {
   };
 
   const controller = new AbortController();
-  const response = await fetch(`${baseUrl}/v1/completions`, { method: "POST", body: "{}", signal: controller.signal });
+  const response = await fetch(`${baseUrl}/v1/completions`, {
+    method: "POST",
+    body: "{}",
+    signal: controller.signal,
+  });
   const reader = response.body!.getReader();
   await reader.read();
   controller.abort();
@@ -140,12 +145,20 @@ test("headers are filtered and forwarded", async () => {
   const seen = deferred<IncomingMessage["headers"]>();
   upstreamHandler = (request, response) => {
     seen.resolve(request.headers);
-    response.writeHead(201, { "x-engine": "yes", "keep-alive": "timeout=5", "set-cookie": ["a=1", "b=2"] });
+    response.writeHead(201, {
+      "x-engine": "yes",
+      "keep-alive": "timeout=5",
+      "set-cookie": ["a=1", "b=2"],
+    });
     response.end("created");
   };
 
   const response = await fetch(`${baseUrl}/v1/models?x=1`, {
-    headers: { "x-custom": "kept", "proxy-authorization": "Basic c2VjcmV0", "x-request-id": "req-abc" },
+    headers: {
+      "x-custom": "kept",
+      "proxy-authorization": "Basic c2VjcmV0",
+      "x-request-id": "req-abc",
+    },
   });
   assert.equal(response.status, 201);
   assert.equal(await response.text(), "created");
@@ -188,7 +201,9 @@ test("unreachable backend is a 502 envelope", async () => {
 });
 
 test("route failure is sent as an envelope", async () => {
-  target.failure = new HttpError(ERRORS.proxyBackendStarting, "the backend is loading x", { headers: { "Retry-After": "2" } });
+  target.failure = new HttpError(ERRORS.proxyBackendStarting, "the backend is loading x", {
+    headers: { "Retry-After": "2" },
+  });
   try {
     const response = await fetch(`${baseUrl}/v1/completions`, { method: "POST", body: "{}" });
     assert.equal(response.status, 503);
@@ -238,15 +253,22 @@ test("backend dying mid-frame ends with an error frame", async () => {
     const response = await fetch(`${baseUrl}/v1/completions`, { method: "POST", body: "{}" });
     const frames: CodecFrame[] = [];
     for await (const frame of decodeStream(response.body!, format)) frames.push(frame);
-    assert.deepEqual(frames, [
-      { ids: [101, 70000], done: false },
-      { ids: [], done: true, finish_reason: "error" },
-    ], format);
+    assert.deepEqual(
+      frames,
+      [
+        { ids: [101, 70000], done: false },
+        { ids: [], done: true, finish_reason: "error" },
+      ],
+      format,
+    );
   }
 });
 
 test("backend dying mid-body cuts other responses", async () => {
-  for (const headers of [{ "content-type": "application/json" }, { "content-type": "application/x-msgpack", "content-encoding": "gzip" }]) {
+  for (const headers of [
+    { "content-type": "application/json" },
+    { "content-type": "application/x-msgpack", "content-encoding": "gzip" },
+  ]) {
     upstreamHandler = (request, response) => {
       response.writeHead(200, headers);
       response.write("partial");

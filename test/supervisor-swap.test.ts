@@ -19,7 +19,10 @@ interface Outcome {
 }
 
 /** Sends one request; returns the response, or the outcome when it did not start streaming. */
-async function startStream(baseUrl: string, body: Record<string, unknown>): Promise<Response | Outcome> {
+async function startStream(
+  baseUrl: string,
+  body: Record<string, unknown>,
+): Promise<Response | Outcome> {
   let response: Response;
   try {
     response = await postJson(`${baseUrl}/v1/completions`, { ...PROMPT, ...body });
@@ -30,7 +33,8 @@ async function startStream(baseUrl: string, body: Record<string, unknown>): Prom
     await response.arrayBuffer();
     return { kind: "retry_later", detail: "503" };
   }
-  if (response.status !== 200) return { kind: "failed", detail: `status ${response.status}: ${await response.text()}` };
+  if (response.status !== 200)
+    return { kind: "failed", detail: `status ${response.status}: ${await response.text()}` };
   return response;
 }
 
@@ -44,7 +48,8 @@ async function streamMsgpack(baseUrl: string): Promise<Outcome> {
     return { kind: "failed", detail: `stream broken: ${String(error)}` };
   }
   const last = frames.at(-1)!;
-  if (last.finish_reason !== "length") return { kind: "failed", detail: `finish_reason ${last.finish_reason}` };
+  if (last.finish_reason !== "length")
+    return { kind: "failed", detail: `finish_reason ${last.finish_reason}` };
   return { kind: "ok", detail: "", content: frames.flatMap((frame) => frame.ids).join(",") };
 }
 
@@ -59,12 +64,19 @@ async function streamSse(baseUrl: string): Promise<Outcome> {
   }
   if (events.at(-1) !== "[DONE]") return { kind: "failed", detail: "no [DONE]" };
   const chunks = events.slice(0, -1).map((data) => JSON.parse(data));
-  if (chunks.some((chunk) => chunk.error !== undefined)) return { kind: "failed", detail: "error event" };
+  if (chunks.some((chunk) => chunk.error !== undefined))
+    return { kind: "failed", detail: "error event" };
   const models = new Set(chunks.map((chunk) => chunk.model as string));
-  if (models.size !== 1) return { kind: "failed", detail: `chunks from several models: ${[...models]}` };
+  if (models.size !== 1)
+    return { kind: "failed", detail: `chunks from several models: ${[...models]}` };
   const finish = chunks.at(-1).choices[0].finish_reason;
   if (finish !== "length") return { kind: "failed", detail: `finish_reason ${finish}` };
-  return { kind: "ok", detail: "", content: chunks.map((chunk) => chunk.choices[0].text).join(""), model: [...models][0] };
+  return {
+    kind: "ok",
+    detail: "",
+    content: chunks.map((chunk) => chunk.choices[0].text).join(""),
+    model: [...models][0],
+  };
 }
 
 async function load(server: TestSupervisor, name: string, mode: string) {
@@ -79,24 +91,41 @@ async function load(server: TestSupervisor, name: string, mode: string) {
  * model is swapped A → B → A → B, and checks every response.
  */
 async function swapUnderLoad(mode: "restart" | "overlap"): Promise<void> {
-  const server = await startTestSupervisor({ initialModel: "model-a", swapMode: mode }, undefined, async (modelsDir) => {
-    await addDemoModel(modelsDir, "model-a", 42);
-    await addDemoModel(modelsDir, "model-b", 43);
-  });
+  const server = await startTestSupervisor(
+    { initialModel: "model-a", swapMode: mode },
+    undefined,
+    async (modelsDir) => {
+      await addDemoModel(modelsDir, "model-a", 42);
+      await addDemoModel(modelsDir, "model-b", 43);
+    },
+  );
   try {
     await server.supervisor.initialLoad;
 
     // Reference outputs of each model, taken while nothing else runs.
-    const referenceA = { ids: (await streamMsgpack(server.baseUrl)).content, text: (await streamSse(server.baseUrl)).content };
+    const referenceA = {
+      ids: (await streamMsgpack(server.baseUrl)).content,
+      text: (await streamSse(server.baseUrl)).content,
+    };
     await load(server, "model-b", mode);
-    const referenceB = { ids: (await streamMsgpack(server.baseUrl)).content, text: (await streamSse(server.baseUrl)).content };
+    const referenceB = {
+      ids: (await streamMsgpack(server.baseUrl)).content,
+      text: (await streamSse(server.baseUrl)).content,
+    };
     await load(server, "model-a", mode);
-    assert.notEqual(referenceA.ids, referenceB.ids, "the two models must differ for this test to mean anything");
+    assert.notEqual(
+      referenceA.ids,
+      referenceB.ids,
+      "the two models must differ for this test to mean anything",
+    );
 
     let swapping = true;
     const outcomes: Outcome[] = [];
     const clients = Array.from({ length: 8 }, async (_, index) => {
-      while (swapping) outcomes.push(await (index % 2 === 0 ? streamSse(server.baseUrl) : streamMsgpack(server.baseUrl)));
+      while (swapping)
+        outcomes.push(
+          await (index % 2 === 0 ? streamSse(server.baseUrl) : streamMsgpack(server.baseUrl)),
+        );
     });
 
     for (const name of ["model-b", "model-a", "model-b"]) await load(server, name, mode);
@@ -112,9 +141,14 @@ async function swapUnderLoad(mode: "restart" | "overlap"): Promise<void> {
     assert.ok(ok.length >= 16, `only ${ok.length} requests completed during the swaps`);
     for (const outcome of ok) {
       const candidates = [referenceA.ids, referenceA.text, referenceB.ids, referenceB.text];
-      assert.ok(candidates.includes(outcome.content), `a response mixes models or is wrong: ${outcome.content}`);
+      assert.ok(
+        candidates.includes(outcome.content),
+        `a response mixes models or is wrong: ${outcome.content}`,
+      );
     }
-    const fromB = ok.filter((outcome) => outcome.content === referenceB.ids || outcome.content === referenceB.text);
+    const fromB = ok.filter(
+      (outcome) => outcome.content === referenceB.ids || outcome.content === referenceB.text,
+    );
     assert.ok(fromB.length > 0, "some responses must come from model B");
 
     const status = (await (await fetch(`${server.baseUrl}/admin/status`)).json()) as any;

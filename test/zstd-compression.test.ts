@@ -33,7 +33,9 @@ describe("ZstdStreamEncoder", () => {
   test("each push decodes on its own", async () => {
     const dictionary = await shippedDictionary("msgpack");
     const encoder = new ZstdStreamEncoder(parseZstdDictionary(dictionary));
-    const frames = [9707, 11, 1879, 0, 151_645].map((id) => encodeMsgpackFrame({ ids: [id], done: false }));
+    const frames = [9707, 11, 1879, 0, 151_645].map((id) =>
+      encodeMsgpackFrame({ ids: [id], done: false }),
+    );
     const compressed = frames.map((frame) => encoder.push(frame));
     compressed.push(encoder.finish());
 
@@ -56,7 +58,9 @@ describe("ZstdStreamEncoder", () => {
     const dictionary = await shippedDictionary("protobuf");
     const encoder = new ZstdStreamEncoder(parseZstdDictionary(dictionary));
     let state = 7;
-    const random = new Uint8Array(300_000).map(() => (state = (state * 1_103_515_245 + 12_345) % 2 ** 31) & 0xff);
+    const random = new Uint8Array(300_000).map(
+      () => (state = (state * 1_103_515_245 + 12_345) % 2 ** 31) & 0xff,
+    );
     const repetitive = new Uint8Array(1_300_000).map((_, index) => index % 251);
     const parts = [random, repetitive, random.subarray(0, 1000)];
     const compressed = parts.map((part) => encoder.push(part));
@@ -127,9 +131,12 @@ describe("Accept-Encoding negotiation", () => {
   }
 
   test("parses q-values", () => {
-    assert.deepEqual([...parseAcceptEncoding("gzip;q=0.8, br")], [
-      ["gzip", 0.8],
-      ["br", 1],
-    ]);
+    assert.deepEqual(
+      [...parseAcceptEncoding("gzip;q=0.8, br")],
+      [
+        ["gzip", 0.8],
+        ["br", 1],
+      ],
+    );
   });
 });

@@ -27,7 +27,11 @@ interface RawMeasurement {
  * Streams one sampled completion (temperature 1, top-k 50, fixed seed, so every run carries the
  * same IDs) and counts the bytes as they arrive on the wire, before any decompression.
  */
-async function measureRaw(baseUrl: string, format: string, encoding: string): Promise<RawMeasurement> {
+async function measureRaw(
+  baseUrl: string,
+  format: string,
+  encoding: string,
+): Promise<RawMeasurement> {
   const startedAt = performance.now();
   const response = await request(`${baseUrl}/v1/completions`, {
     method: "POST",
@@ -42,7 +46,8 @@ async function measureRaw(baseUrl: string, format: string, encoding: string): Pr
       stream_format: format,
     }),
   });
-  if (response.statusCode !== 200) throw new Error(`HTTP ${response.statusCode}: ${await response.body.text()}`);
+  if (response.statusCode !== 200)
+    throw new Error(`HTTP ${response.statusCode}: ${await response.body.text()}`);
 
   const chunks: Buffer[] = [];
   let firstByteAt: number | undefined;
@@ -69,9 +74,13 @@ const FLUSH_WINDOWS_MS = [0, 20];
  * coding and flush window (`CODEC_COMPRESSION_FLUSH_MS`). It also reports what the same body
  * costs compressed in one piece, which a buffering compressor approaches by delaying frames.
  */
-export async function measureCompression(modelPath: string, dictionaryPaths: Record<string, string>): Promise<string> {
+export async function measureCompression(
+  modelPath: string,
+  dictionaryPaths: Record<string, string>,
+): Promise<string> {
   const rows: string[] = [];
-  for (const flushMs of FLUSH_WINDOWS_MS) rows.push(...(await measureWindow(modelPath, dictionaryPaths, flushMs)));
+  for (const flushMs of FLUSH_WINDOWS_MS)
+    rows.push(...(await measureWindow(modelPath, dictionaryPaths, flushMs)));
   return [
     `| flush window (ms) | format | Content-Encoding | bytes for ${TOKENS} tokens | bytes per token | time to first byte (ms, median of ${RUNS}) | bytes per token, whole body compressed at once |`,
     "|---|---|---|---|---|---|---|",
@@ -79,8 +88,14 @@ export async function measureCompression(modelPath: string, dictionaryPaths: Rec
   ].join("\n");
 }
 
-async function measureWindow(modelPath: string, dictionaryPaths: Record<string, string>, flushMs: number): Promise<string[]> {
-  const engine = await startBenchEngine(modelPath, ["--threads", "1"], { CODEC_COMPRESSION_FLUSH_MS: String(flushMs) });
+async function measureWindow(
+  modelPath: string,
+  dictionaryPaths: Record<string, string>,
+  flushMs: number,
+): Promise<string[]> {
+  const engine = await startBenchEngine(modelPath, ["--threads", "1"], {
+    CODEC_COMPRESSION_FLUSH_MS: String(flushMs),
+  });
   try {
     const rows: string[] = [];
     for (const format of FORMATS) {
@@ -88,10 +103,13 @@ async function measureWindow(modelPath: string, dictionaryPaths: Record<string, 
       let identityBody: Uint8Array | undefined;
       for (const encoding of ENCODINGS) {
         const runs: RawMeasurement[] = [];
-        for (let run = 0; run < RUNS; run++) runs.push(await measureRaw(engine.baseUrl, format, encoding));
+        for (let run = 0; run < RUNS; run++)
+          runs.push(await measureRaw(engine.baseUrl, format, encoding));
         const measured = runs[0]!;
         if (measured.contentEncoding !== encoding) {
-          throw new Error(`${format} asked for ${encoding} but got ${measured.contentEncoding}; is a dictionary loaded?`);
+          throw new Error(
+            `${format} asked for ${encoding} but got ${measured.contentEncoding}; is a dictionary loaded?`,
+          );
         }
         identityBody ??= measured.body;
         const ttfb = median(runs.map((run) => run.firstByteMs));
@@ -107,7 +125,11 @@ async function measureWindow(modelPath: string, dictionaryPaths: Record<string, 
   }
 }
 
-function wholeBodyBytes(body: Uint8Array, encoding: string, dictionaryPath: string | undefined): number {
+function wholeBodyBytes(
+  body: Uint8Array,
+  encoding: string,
+  dictionaryPath: string | undefined,
+): number {
   switch (encoding) {
     case "gzip":
       return gzipSync(body, { level: 6 }).length;

@@ -48,10 +48,18 @@ function row(name: string, bytes: number, sseBytes: number): string {
 }
 
 /** Decoding speed of one stream and of four concurrent streams, per thread count. */
-export async function measureThroughput(modelPath: string, threadCounts: readonly number[]): Promise<string> {
+export async function measureThroughput(
+  modelPath: string,
+  threadCounts: readonly number[],
+): Promise<string> {
   const rows: string[] = [];
   for (const threads of threadCounts) {
-    const engine = await startBenchEngine(modelPath, ["--threads", String(threads), "--parallel", "4"]);
+    const engine = await startBenchEngine(modelPath, [
+      "--threads",
+      String(threads),
+      "--parallel",
+      "4",
+    ]);
     try {
       const url = `${engine.baseUrl}/v1/completions`;
       await measureStream(url, completionRequest("msgpack", { max_tokens: 16 }));
@@ -67,7 +75,9 @@ export async function measureThroughput(modelPath: string, threadCounts: readonl
       const concurrent: number[] = [];
       for (let run = 0; run < RUNS; run++) {
         const startedAt = performance.now();
-        await Promise.all(Array.from({ length: 4 }, () => measureStream(url, completionRequest("msgpack"))));
+        await Promise.all(
+          Array.from({ length: 4 }, () => measureStream(url, completionRequest("msgpack"))),
+        );
         concurrent.push((4 * COMPLETION_TOKENS) / ((performance.now() - startedAt) / 1000));
       }
       rows.push(

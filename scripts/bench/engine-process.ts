@@ -14,19 +14,38 @@ export interface BenchEngine {
 }
 
 /** Starts `codec-serve engine` with `args` on a free port and waits until the model is loaded. */
-export async function startBenchEngine(modelPath: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<BenchEngine> {
+export async function startBenchEngine(
+  modelPath: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<BenchEngine> {
   const child = spawn(
     process.execPath,
-    [CLI_ENTRY, "engine", "--model", modelPath, "--port", "0", "--log-level", "info", "--gpu", "cpu", ...args],
+    [
+      CLI_ENTRY,
+      "engine",
+      "--model",
+      modelPath,
+      "--port",
+      "0",
+      "--log-level",
+      "info",
+      "--gpu",
+      "cpu",
+      ...args,
+    ],
     { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...env } },
   );
   const port = await new Promise<number>((resolve, reject) => {
     let listeningPort: number | undefined;
-    child.once("exit", (code) => reject(new Error(`the engine exited with code ${code} during start-up`)));
+    child.once("exit", (code) =>
+      reject(new Error(`the engine exited with code ${code} during start-up`)),
+    );
     createInterface({ input: child.stdout! }).on("line", (line) => {
       const event = parseJson(line);
       if (event?.event === "http.listening") listeningPort = event.port as number;
-      if (event?.event === "engine.model_loaded" && listeningPort !== undefined) resolve(listeningPort);
+      if (event?.event === "engine.model_loaded" && listeningPort !== undefined)
+        resolve(listeningPort);
     });
   });
   return {

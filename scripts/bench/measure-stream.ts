@@ -11,7 +11,11 @@ export interface StreamMeasurement {
 }
 
 /** Posts `body` to `url` and reads the whole response, timing it. */
-export async function measureStream(url: string, body: unknown, headers: Record<string, string> = {}): Promise<StreamMeasurement> {
+export async function measureStream(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<StreamMeasurement> {
   const startedAt = performance.now();
   const response = await fetch(url, {
     method: "POST",
@@ -19,7 +23,8 @@ export async function measureStream(url: string, body: unknown, headers: Record<
     body: JSON.stringify(body),
   });
   const headersAt = performance.now();
-  if (!response.ok || response.body === null) throw new Error(`HTTP ${response.status}: ${await response.text()}`);
+  if (!response.ok || response.body === null)
+    throw new Error(`HTTP ${response.status}: ${await response.text()}`);
 
   const reader = response.body.getReader();
   let bodyBytes = 0;

@@ -20,23 +20,47 @@ interface BenchSupervisor {
 }
 
 /** Starts `codec-serve serve` with models `a` and `b` in its registry and waits until it serves `a`. */
-async function startSupervisor(modelA: string, modelB: string, swapMode: string): Promise<BenchSupervisor> {
+async function startSupervisor(
+  modelA: string,
+  modelB: string,
+  swapMode: string,
+): Promise<BenchSupervisor> {
   const dataDir = await mkdtemp(join(tmpdir(), "codec-serve-bench-"));
-  for (const [name, file] of [["a", modelA], ["b", modelB]] as const) {
+  for (const [name, file] of [
+    ["a", modelA],
+    ["b", modelB],
+  ] as const) {
     await mkdir(join(dataDir, "models", name), { recursive: true });
     await symlink(file, join(dataDir, "models", name, `${name}.gguf`));
   }
   const child = spawn(
     process.execPath,
-    [CLI_ENTRY, "serve", "--port", "0", "--backend-port", "0", "--data-dir", dataDir, "--initial-model", "a", "--swap-mode", swapMode],
-    { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, CODEC_BACKEND_ARGS: ENGINE_ARGS } },
+    [
+      CLI_ENTRY,
+      "serve",
+      "--port",
+      "0",
+      "--backend-port",
+      "0",
+      "--data-dir",
+      dataDir,
+      "--initial-model",
+      "a",
+      "--swap-mode",
+      swapMode,
+    ],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+      env: { ...process.env, CODEC_BACKEND_ARGS: ENGINE_ARGS },
+    },
   );
   const port = await new Promise<number>((resolve, reject) => {
     let listening: number | undefined;
     child.once("exit", (code) => reject(new Error(`the supervisor exited with code ${code}`)));
     createInterface({ input: child.stdout! }).on("line", (line) => {
       const event = parseJson(line);
-      if (event?.event === "http.listening" && event.role === "supervisor") listening = event.port as number;
+      if (event?.event === "http.listening" && event.role === "supervisor")
+        listening = event.port as number;
       if (event?.event === "backend.ready" && listening !== undefined) resolve(listening);
     });
   });
@@ -53,14 +77,25 @@ async function startSupervisor(modelA: string, modelB: string, swapMode: string)
 }
 
 function streamRequest() {
-  return { prompt: "The history of the printing press", max_tokens: STREAM_TOKENS, temperature: 0, ignore_eos: true, stream_format: "msgpack" };
+  return {
+    prompt: "The history of the printing press",
+    max_tokens: STREAM_TOKENS,
+    temperature: 0,
+    ignore_eos: true,
+    stream_format: "msgpack",
+  };
 }
 
 /** Aggregate tokens/s and median time to first byte for `concurrency` streams against `baseUrl`. */
-async function measureConcurrent(baseUrl: string, concurrency: number): Promise<{ tokensPerSecond: number; firstByteMs: number }> {
+async function measureConcurrent(
+  baseUrl: string,
+  concurrency: number,
+): Promise<{ tokensPerSecond: number; firstByteMs: number }> {
   const url = `${baseUrl}/v1/completions`;
   const startedAt = performance.now();
-  const results = await Promise.all(Array.from({ length: concurrency }, () => measureStream(url, streamRequest())));
+  const results = await Promise.all(
+    Array.from({ length: concurrency }, () => measureStream(url, streamRequest())),
+  );
   const seconds = (performance.now() - startedAt) / 1000;
   return {
     tokensPerSecond: (concurrency * STREAM_TOKENS) / seconds,
@@ -72,11 +107,18 @@ async function measureConcurrent(baseUrl: string, concurrency: number): Promise<
 export async function measureProxyOverhead(modelPath: string): Promise<string> {
   const supervisor = await startSupervisor(modelPath, modelPath, "restart");
   try {
-    const status = (await (await fetch(`${supervisor.baseUrl}/admin/status`)).json()) as { backend_url: string };
+    const status = (await (await fetch(`${supervisor.baseUrl}/admin/status`)).json()) as {
+      backend_url: string;
+    };
     await measureConcurrent(supervisor.baseUrl, 2);
     const rows: string[] = [];
     for (const concurrency of [1, 16]) {
-      const runs = { proxied: [] as number[], direct: [] as number[], proxiedTtfb: [] as number[], directTtfb: [] as number[] };
+      const runs = {
+        proxied: [] as number[],
+        direct: [] as number[],
+        proxiedTtfb: [] as number[],
+        directTtfb: [] as number[],
+      };
       for (let run = 0; run < 3; run++) {
         const proxied = await measureConcurrent(supervisor.baseUrl, concurrency);
         const direct = await measureConcurrent(status.backend_url, concurrency);
@@ -113,12 +155,22 @@ interface SwapFigures {
 async function measureSwaps(modelA: string, modelB: string, mode: string): Promise<SwapFigures> {
   const supervisor = await startSupervisor(modelA, modelB, mode);
   try {
-    const figures: SwapFigures = { completed: 0, failed: 0, turnedAway: 0, held: 0, longestHoldMs: 0, swapMs: [] };
+    const figures: SwapFigures = {
+      completed: 0,
+      failed: 0,
+      turnedAway: 0,
+      held: 0,
+      longestHoldMs: 0,
+      swapMs: [],
+    };
     let running = true;
     const clients = Array.from({ length: 8 }, async () => {
       while (running) {
         try {
-          await measureStream(`${supervisor.baseUrl}/v1/completions`, { ...streamRequest(), max_tokens: 32 });
+          await measureStream(`${supervisor.baseUrl}/v1/completions`, {
+            ...streamRequest(),
+            max_tokens: 32,
+          });
           figures.completed++;
         } catch (error) {
           if (String(error).includes("HTTP 503")) figures.turnedAway++;

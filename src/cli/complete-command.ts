@@ -30,19 +30,37 @@ export function completeCommand(): Command {
   return new Command("complete")
     .description("Stream a completion from a running server and print the text as it arrives")
     .argument("<prompt>", "prompt text")
-    .addOption(new Option("--url <url>", "server base URL").env("CODEC_URL").default("http://127.0.0.1:8080"))
     .addOption(
-      new Option("--stream-format <format>", "wire format; binary frames are decoded here with the model's tokenizer map")
+      new Option("--url <url>", "server base URL")
+        .env("CODEC_URL")
+        .default("http://127.0.0.1:8080"),
+    )
+    .addOption(
+      new Option(
+        "--stream-format <format>",
+        "wire format; binary frames are decoded here with the model's tokenizer map",
+      )
         .choices(["json", "msgpack", "protobuf", "msgpack-delta"])
         .default("msgpack"),
     )
     .addOption(
-      new Option("--accept-encoding <coding>", "compression to ask for on binary formats; zstd uses the server's dictionary")
+      new Option(
+        "--accept-encoding <coding>",
+        "compression to ask for on binary formats; zstd uses the server's dictionary",
+      )
         .choices(ACCEPT_ENCODINGS)
         .default("identity"),
     )
-    .addOption(new Option("--max-tokens <number>", "tokens to generate").argParser(parseNonNegativeInteger).default(64))
-    .addOption(new Option("--temperature <number>", "sampling temperature (0 is greedy)").argParser(parseNumber))
+    .addOption(
+      new Option("--max-tokens <number>", "tokens to generate")
+        .argParser(parseNonNegativeInteger)
+        .default(64),
+    )
+    .addOption(
+      new Option("--temperature <number>", "sampling temperature (0 is greedy)").argParser(
+        parseNumber,
+      ),
+    )
     .addOption(new Option("--seed <number>", "sampling seed").argParser(parseNonNegativeInteger))
     .option("--chat", "send the prompt as a user message to /v1/chat/completions", false)
     .action(async (prompt: string, flags: CompleteFlags) => {
@@ -51,14 +69,20 @@ export function completeCommand(): Command {
       process.stderr.write(`[finish_reason: ${finishReason}]\n`);
       // The server ends a stream it could not finish with the reason "error"; scripts must see that.
       if (finishReason === "error") {
-        process.stderr.write("codec-serve: the stream ended with an error; see the server's logs\n");
+        process.stderr.write(
+          "codec-serve: the stream ended with an error; see the server's logs\n",
+        );
         process.exitCode = 1;
       }
     });
 }
 
 /** Streams one completion, passing text to `write` as it arrives; returns the finish reason. */
-export async function complete(prompt: string, flags: CompleteFlags, write: (text: string) => void): Promise<string> {
+export async function complete(
+  prompt: string,
+  flags: CompleteFlags,
+  write: (text: string) => void,
+): Promise<string> {
   const base = flags.url.replace(/\/+$/, "");
   const binary = flags.streamFormat !== "json";
   const detokenizer = binary ? new Detokenizer(await fetchServedMap(base)) : undefined;
@@ -128,15 +152,22 @@ async function postRaw(url: string, body: unknown, acceptEncoding: string): Prom
 async function fetchServedMap(base: string) {
   const response = await fetch(`${base}/v1/models`);
   if (!response.ok) throw new Error(await describeFailure(response));
-  const models = (await response.json()) as { data?: Array<{ codec?: { map_url?: string; map_hash?: string } }> };
+  const models = (await response.json()) as {
+    data?: Array<{ codec?: { map_url?: string; map_hash?: string } }>;
+  };
   const codec = models.data?.[0]?.codec;
   if (codec?.map_url === undefined || codec.map_hash === undefined) {
-    throw new Error("the server does not advertise a Codec tokenizer map in /v1/models; use --stream-format json");
+    throw new Error(
+      "the server does not advertise a Codec tokenizer map in /v1/models; use --stream-format json",
+    );
   }
   return loadMapCached(new URL(codec.map_url, `${base}/`).toString(), codec.map_hash);
 }
 
-async function printSse(body: ReadableStream<Uint8Array>, write: (text: string) => void): Promise<string> {
+async function printSse(
+  body: ReadableStream<Uint8Array>,
+  write: (text: string) => void,
+): Promise<string> {
   let finishReason = "unknown";
   let failure: string | undefined;
   const parser = createParser({
@@ -144,9 +175,14 @@ async function printSse(body: ReadableStream<Uint8Array>, write: (text: string) 
       if (message.data === "[DONE]") return;
       const chunk = JSON.parse(message.data) as {
         error?: { message?: string };
-        choices?: Array<{ text?: string; delta?: { content?: string }; finish_reason?: string | null }>;
+        choices?: Array<{
+          text?: string;
+          delta?: { content?: string };
+          finish_reason?: string | null;
+        }>;
       };
-      if (chunk.error !== undefined) failure = chunk.error.message ?? "the stream ended with an error";
+      if (chunk.error !== undefined)
+        failure = chunk.error.message ?? "the stream ended with an error";
       const choice = chunk.choices?.[0];
       if (choice === undefined) return;
       write(choice.text ?? choice.delta?.content ?? "");
@@ -167,7 +203,8 @@ async function describeFailure(response: Response): Promise<string> {
   const text = await response.text().catch(() => "");
   try {
     const envelope = JSON.parse(text) as { error?: { message?: string } };
-    if (envelope.error?.message !== undefined) return `HTTP ${response.status}: ${envelope.error.message}`;
+    if (envelope.error?.message !== undefined)
+      return `HTTP ${response.status}: ${envelope.error.message}`;
   } catch {
     // Not JSON: fall through to the raw text.
   }

@@ -2,7 +2,12 @@ import { Command, Option } from "commander";
 
 import { defaultEngineOptions, GPU_CHOICES, type EngineOptions } from "../engine/engine-options.js";
 import { LOG_LEVELS } from "../http/logger.js";
-import { oneOf, parseNonNegativeInteger, parsePort, parsePositiveInteger } from "./option-parsers.js";
+import {
+  oneOf,
+  parseNonNegativeInteger,
+  parsePort,
+  parsePositiveInteger,
+} from "./option-parsers.js";
 
 /** `codec-serve engine`: one model behind the OpenAI and Codec routes (normally started by `serve`). */
 export function engineCommand(): Command {
@@ -10,14 +15,22 @@ export function engineCommand(): Command {
     .description("Serve one GGUF model with llama.cpp (the supervisor starts this for you)")
     .requiredOption("--model <file>", "GGUF model file to load")
     .option("--host <address>", "address to listen on", "127.0.0.1")
-    .addOption(new Option("--port <number>", "port to listen on").argParser(parsePort).default(30000))
     .addOption(
-      new Option("--threads <number>", "CPU threads for decoding (default: chosen from the CPU count)")
+      new Option("--port <number>", "port to listen on").argParser(parsePort).default(30000),
+    )
+    .addOption(
+      new Option(
+        "--threads <number>",
+        "CPU threads for decoding (default: chosen from the CPU count)",
+      )
         .env("CODEC_ENGINE_THREADS")
         .argParser(parsePositiveInteger),
     )
     .addOption(
-      new Option("--ctx-size <tokens>", "context size per sequence (default: up to 4096, as memory allows)")
+      new Option(
+        "--ctx-size <tokens>",
+        "context size per sequence (default: up to 4096, as memory allows)",
+      )
         .env("CODEC_ENGINE_CTX_SIZE")
         .argParser(parsePositiveInteger),
     )
@@ -28,17 +41,47 @@ export function engineCommand(): Command {
         .default(4),
     )
     .addOption(
-      new Option("--max-queue <number>", "requests that may wait for a free sequence before new ones get 503")
+      new Option(
+        "--max-queue <number>",
+        "requests that may wait for a free sequence before new ones get 503",
+      )
         .env("CODEC_ENGINE_MAX_QUEUE")
         .argParser(parseNonNegativeInteger)
         .default(64),
     )
-    .option("--served-model-name <name>", "model id reported by /v1/models (default: the file name)")
-    .addOption(new Option("--gpu <backend>", "GPU backend").choices(GPU_CHOICES).env("CODEC_ENGINE_GPU").default("auto"))
-    .addOption(new Option("--gpu-layers <number>", "layers to offload to the GPU").argParser(parseNonNegativeInteger))
-    .addOption(new Option("--instance-id <id>", "value /health echoes, so the supervisor can recognise this engine").hideHelp())
-    .addOption(new Option("--exit-with-stdin", "stop when stdin closes (the supervisor holds it open)").hideHelp())
-    .addOption(new Option("--log-level <level>", "log level").argParser(oneOf(LOG_LEVELS)).env("CODEC_LOG_LEVEL").default("info"))
+    .option(
+      "--served-model-name <name>",
+      "model id reported by /v1/models (default: the file name)",
+    )
+    .addOption(
+      new Option("--gpu <backend>", "GPU backend")
+        .choices(GPU_CHOICES)
+        .env("CODEC_ENGINE_GPU")
+        .default("auto"),
+    )
+    .addOption(
+      new Option("--gpu-layers <number>", "layers to offload to the GPU").argParser(
+        parseNonNegativeInteger,
+      ),
+    )
+    .addOption(
+      new Option(
+        "--instance-id <id>",
+        "value /health echoes, so the supervisor can recognise this engine",
+      ).hideHelp(),
+    )
+    .addOption(
+      new Option(
+        "--exit-with-stdin",
+        "stop when stdin closes (the supervisor holds it open)",
+      ).hideHelp(),
+    )
+    .addOption(
+      new Option("--log-level <level>", "log level")
+        .argParser(oneOf(LOG_LEVELS))
+        .env("CODEC_LOG_LEVEL")
+        .default("info"),
+    )
     .action(async (flags: Record<string, unknown>) => {
       // Loaded here, not at the top, so other commands do not pay for importing llama.cpp.
       const { runEngineProcess } = await import("../engine/engine-server.js");

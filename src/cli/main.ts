@@ -10,7 +10,9 @@ import { serveCommand } from "./serve-command.js";
 import { uploadCommand } from "./upload-command.js";
 
 const program = new Command("codec-serve")
-  .description("LLM inference server speaking the OpenAI API and the Codec binary token wire format")
+  .description(
+    "LLM inference server speaking the OpenAI API and the Codec binary token wire format",
+  )
   .version(VERSION)
   .showHelpAfterError()
   .addCommand(serveCommand(), { isDefault: true })
@@ -30,7 +32,7 @@ try {
 /** Joins the error message with its causes, e.g. "fetch failed: connect ECONNREFUSED 127.0.0.1:1". */
 function describeError(error: unknown): string {
   const parts: string[] = [];
-  for (let current: unknown = error; current !== undefined && parts.length < 4; ) {
+  for (let current: unknown = error; current !== undefined && parts.length < 4;) {
     parts.push(current instanceof Error ? current.message : String(current));
     current = current instanceof Error ? current.cause : undefined;
   }

@@ -4,7 +4,11 @@ import { basename } from "node:path";
 
 import { readGgufFileInfo } from "node-llama-cpp";
 
-import { buildTokenizerMap, readTokenizerMetadata, serializeTokenizerMap } from "../engine/gguf-tokenizer-map.js";
+import {
+  buildTokenizerMap,
+  readTokenizerMetadata,
+  serializeTokenizerMap,
+} from "../engine/gguf-tokenizer-map.js";
 import { buildMapFromTokenizerJson } from "../protocol/hf-tokenizer-json.js";
 import { translatePreTokenizer } from "../protocol/hf-pre-tokenizer.js";
 import { compileProgram } from "../protocol/pretokenizer-program.js";
@@ -26,12 +30,17 @@ const QWEN2_SPLIT =
   "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 const LLAMA3_SPLIT =
   "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
-const GPT2_SPLIT = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+const GPT2_SPLIT =
+  "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 
 /** `tokenizer.ggml.pre` names (as in llama.cpp) whose split regex has a program. */
 const SPLIT_BY_PRE = new Map<string, string>([
-  ...["qwen2", "deepseek-r1-qwen", "megrez", "stablelm2"].map((name) => [name, QWEN2_SPLIT] as const),
-  ...["llama3", "llama-v3", "llama-bpe", "falcon3", "dbrx", "smaug-bpe"].map((name) => [name, LLAMA3_SPLIT] as const),
+  ...["qwen2", "deepseek-r1-qwen", "megrez", "stablelm2"].map(
+    (name) => [name, QWEN2_SPLIT] as const,
+  ),
+  ...["llama3", "llama-v3", "llama-bpe", "falcon3", "dbrx", "smaug-bpe"].map(
+    (name) => [name, LLAMA3_SPLIT] as const,
+  ),
   ...["gpt-2", "phi-2", "mpt", "olmo"].map((name) => [name, GPT2_SPLIT] as const),
 ]);
 
@@ -43,10 +52,13 @@ export async function buildMapFromGguf(path: string, id: string | undefined): Pr
   const info = await readGgufFileInfo(path, { readTensorInfo: false });
   const tokenizer = readTokenizerMetadata(info.metadata);
   const generalName = (info.metadata as { general?: { name?: unknown } }).general?.name;
-  const mapId = id ?? `gguf/${slug(typeof generalName === "string" && generalName !== "" ? generalName : basename(path, ".gguf"))}`;
+  const mapId =
+    id ??
+    `gguf/${slug(typeof generalName === "string" && generalName !== "" ? generalName : basename(path, ".gguf"))}`;
   const map = buildTokenizerMap(tokenizer, mapId);
 
-  const split = tokenizer.model === "gpt2" ? SPLIT_BY_PRE.get(tokenizer.pre ?? "default") : undefined;
+  const split =
+    tokenizer.model === "gpt2" ? SPLIT_BY_PRE.get(tokenizer.pre ?? "default") : undefined;
   if (split !== undefined) {
     const fields = translatePreTokenizer(null, {
       type: "Sequence",
@@ -71,7 +83,9 @@ export async function buildMapFromTokenizerFiles(
 ): Promise<BuiltMap> {
   const tokenizerJson: unknown = JSON.parse(await readFile(tokenizerJsonPath, "utf8"));
   const tokenizerConfig: unknown =
-    tokenizerConfigPath === undefined ? undefined : JSON.parse(await readFile(tokenizerConfigPath, "utf8"));
+    tokenizerConfigPath === undefined
+      ? undefined
+      : JSON.parse(await readFile(tokenizerConfigPath, "utf8"));
   const mapId = id ?? `hf/${slug(basename(tokenizerJsonPath, ".json"))}`;
   return buildMapFromTokenizerJson(tokenizerJson, {
     id: mapId,

@@ -16,7 +16,11 @@ export function mapCacheDir(env: NodeJS.ProcessEnv = process.env): string {
  * Loads a tokenizer map pinned by `hash`, from the local cache when present, else from
  * `url` (the bytes are verified against the hash either way, then cached).
  */
-export async function loadMapCached(url: string, hash: string, cacheDir: string = mapCacheDir()): Promise<TokenizerMap> {
+export async function loadMapCached(
+  url: string,
+  hash: string,
+  cacheDir: string = mapCacheDir(),
+): Promise<TokenizerMap> {
   const hex = normalizeMapHash(hash);
   const cachedPath = join(cacheDir, `${hex}.json`);
 
@@ -24,7 +28,8 @@ export async function loadMapCached(url: string, hash: string, cacheDir: string 
   if (cached !== undefined) return loadMap({ bytes: new Uint8Array(cached), hash });
 
   const response = await fetch(url);
-  if (!response.ok) throw new Error(`fetching the tokenizer map ${url} failed with HTTP ${response.status}`);
+  if (!response.ok)
+    throw new Error(`fetching the tokenizer map ${url} failed with HTTP ${response.status}`);
   const bytes = new Uint8Array(await response.arrayBuffer());
   const map = await loadMap({ bytes, hash });
 

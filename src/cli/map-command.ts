@@ -23,12 +23,27 @@ export function mapCommand(): Command {
 
   map
     .command("build")
-    .description("Build a v2 tokenizer map from a GGUF file or a tokenizer.json, write it and print its sha256 hash")
-    .addOption(new Option("--gguf <file>", "GGUF model file whose tokenizer metadata to read").conflicts("tokenizerJson"))
+    .description(
+      "Build a v2 tokenizer map from a GGUF file or a tokenizer.json, write it and print its sha256 hash",
+    )
+    .addOption(
+      new Option("--gguf <file>", "GGUF model file whose tokenizer metadata to read").conflicts(
+        "tokenizerJson",
+      ),
+    )
     .option("--tokenizer-json <file>", "Hugging Face tokenizer.json to read")
-    .option("--tokenizer-config <file>", "tokenizer_config.json whose added tokens become special tokens (with --tokenizer-json)")
-    .option("--id <id>", "map id, lowercase such as org/model-family (default: derived from the model name)")
-    .option("--out <file>", "where to write the map (default: the id with / replaced by -, plus .json)")
+    .option(
+      "--tokenizer-config <file>",
+      "tokenizer_config.json whose added tokens become special tokens (with --tokenizer-json)",
+    )
+    .option(
+      "--id <id>",
+      "map id, lowercase such as org/model-family (default: derived from the model name)",
+    )
+    .option(
+      "--out <file>",
+      "where to write the map (default: the id with / replaced by -, plus .json)",
+    )
     .action(async (flags: BuildFlags) => {
       if (flags.gguf === undefined && flags.tokenizerJson === undefined) {
         throw new InvalidArgumentError("give --gguf FILE or --tokenizer-json FILE");

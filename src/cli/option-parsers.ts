@@ -18,19 +18,23 @@ export function parseNonNegativeInteger(value: string): number {
 /** Parses a finite number. */
 export function parseNumber(value: string): number {
   const number = Number(value);
-  if (value.trim() === "" || !Number.isFinite(number)) throw new InvalidArgumentError(`'${value}' is not a number.`);
+  if (value.trim() === "" || !Number.isFinite(number))
+    throw new InvalidArgumentError(`'${value}' is not a number.`);
   return number;
 }
 
 /** Parses a positive number of seconds into milliseconds. */
 export function parseSecondsToMs(value: string): number {
   const seconds = parseNumber(value);
-  if (seconds <= 0) throw new InvalidArgumentError(`'${value}' is not a positive number of seconds.`);
+  if (seconds <= 0)
+    throw new InvalidArgumentError(`'${value}' is not a positive number of seconds.`);
   return Math.round(seconds * 1000);
 }
 
 /** Returns a parser that accepts one of `choices`. */
-export function oneOf<const Choice extends string>(choices: readonly Choice[]): (value: string) => Choice {
+export function oneOf<const Choice extends string>(
+  choices: readonly Choice[],
+): (value: string) => Choice {
   return (value) => {
     if ((choices as readonly string[]).includes(value)) return value as Choice;
     throw new InvalidArgumentError(`'${value}' is not one of: ${choices.join(", ")}.`);
@@ -39,7 +43,12 @@ export function oneOf<const Choice extends string>(choices: readonly Choice[]): 
 
 function parseInteger(value: string, min: number, max: number, expected: string): number {
   const number = Number(value);
-  if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(number) || number < min || number > max) {
+  if (
+    !/^-?\d+$/.test(value.trim()) ||
+    !Number.isSafeInteger(number) ||
+    number < min ||
+    number > max
+  ) {
     throw new InvalidArgumentError(`'${value}' is not ${expected}.`);
   }
   return number;

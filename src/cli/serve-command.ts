@@ -14,19 +14,42 @@ import { oneOf, parsePort, parsePositiveInteger, parseSecondsToMs } from "./opti
 export function serveCommand(): Command {
   return new Command("serve")
     .description("Start the supervisor: it launches the engine, watches it and proxies /v1/* to it")
-    .addOption(new Option("--host <address>", "address to listen on").env("CODEC_HOST").default("127.0.0.1"))
-    .addOption(new Option("--port <number>", "port to listen on").env("CODEC_PORT").argParser(parsePort).default(8080))
     .addOption(
-      new Option("--backend <kind>", "engine to launch").choices(BACKEND_KIND_NAMES).env("CODEC_BACKEND").default("embedded"),
+      new Option("--host <address>", "address to listen on").env("CODEC_HOST").default("127.0.0.1"),
     )
     .addOption(
-      new Option("--backend-host <address>", "address the engine listens on").env("CODEC_BACKEND_HOST").default("127.0.0.1"),
+      new Option("--port <number>", "port to listen on")
+        .env("CODEC_PORT")
+        .argParser(parsePort)
+        .default(8080),
     )
     .addOption(
-      new Option("--backend-port <number>", "port the engine listens on").env("CODEC_BACKEND_PORT").argParser(parsePort).default(30000),
+      new Option("--backend <kind>", "engine to launch")
+        .choices(BACKEND_KIND_NAMES)
+        .env("CODEC_BACKEND")
+        .default("embedded"),
     )
-    .addOption(new Option("--data-dir <dir>", "directory for the demo model and state").env("CODEC_DATA_DIR"))
-    .addOption(new Option("--models-dir <dir>", "model registry directory (default: <data-dir>/models)").env("CODEC_MODELS_DIR"))
+    .addOption(
+      new Option("--backend-host <address>", "address the engine listens on")
+        .env("CODEC_BACKEND_HOST")
+        .default("127.0.0.1"),
+    )
+    .addOption(
+      new Option("--backend-port <number>", "port the engine listens on")
+        .env("CODEC_BACKEND_PORT")
+        .argParser(parsePort)
+        .default(30000),
+    )
+    .addOption(
+      new Option("--data-dir <dir>", "directory for the demo model and state").env(
+        "CODEC_DATA_DIR",
+      ),
+    )
+    .addOption(
+      new Option("--models-dir <dir>", "model registry directory (default: <data-dir>/models)").env(
+        "CODEC_MODELS_DIR",
+      ),
+    )
     .addOption(
       new Option(
         "--initial-model <spec>",
@@ -46,25 +69,37 @@ export function serveCommand(): Command {
         .default(1_800_000, "1800"),
     )
     .addOption(
-      new Option("--shutdown-grace <seconds>", "how long the engine gets to exit after SIGTERM before SIGKILL")
+      new Option(
+        "--shutdown-grace <seconds>",
+        "how long the engine gets to exit after SIGTERM before SIGKILL",
+      )
         .env("CODEC_SHUTDOWN_GRACE_S")
         .argParser(parseSecondsToMs)
         .default(30_000, "30"),
     )
     .addOption(
-      new Option("--swap-mode <mode>", "how /admin/load replaces a serving model: restart (one model in memory) or overlap (zero downtime)")
+      new Option(
+        "--swap-mode <mode>",
+        "how /admin/load replaces a serving model: restart (one model in memory) or overlap (zero downtime)",
+      )
         .choices(SWAP_MODES)
         .env("CODEC_SWAP_MODE")
         .default("restart"),
     )
     .addOption(
-      new Option("--drain-timeout <seconds>", "how long in-flight requests may run on a model being replaced")
+      new Option(
+        "--drain-timeout <seconds>",
+        "how long in-flight requests may run on a model being replaced",
+      )
         .env("CODEC_DRAIN_TIMEOUT_S")
         .argParser(parseSecondsToMs)
         .default(30_000, "30"),
     )
     .addOption(
-      new Option("--hold-max-requests <number>", "requests held during a swap or restart before new ones get 503")
+      new Option(
+        "--hold-max-requests <number>",
+        "requests held during a swap or restart before new ones get 503",
+      )
         .env("CODEC_HOLD_MAX_REQUESTS")
         .argParser(parsePositiveInteger)
         .default(256),
@@ -75,8 +110,16 @@ export function serveCommand(): Command {
         .argParser(parseSecondsToMs)
         .default(120_000, "120"),
     )
-    .option("--no-allow-remote-load", "reject /admin/load of hub ids and paths outside the registry (CODEC_ALLOW_REMOTE_LOAD=false)")
-    .addOption(new Option("--log-level <level>", "log level").argParser(oneOf(LOG_LEVELS)).env("CODEC_LOG_LEVEL").default("info"))
+    .option(
+      "--no-allow-remote-load",
+      "reject /admin/load of hub ids and paths outside the registry (CODEC_ALLOW_REMOTE_LOAD=false)",
+    )
+    .addOption(
+      new Option("--log-level <level>", "log level")
+        .argParser(oneOf(LOG_LEVELS))
+        .env("CODEC_LOG_LEVEL")
+        .default("info"),
+    )
     .addHelpText(
       "after",
       "\nSecrets are read from the environment only, so they never appear in process lists:\n" +
@@ -118,7 +161,8 @@ function supervisorOptionsFromFlags(flags: Record<string, unknown>): SupervisorO
     drainTimeoutMs: flags.drainTimeout as number,
     holdMaxRequests: flags.holdMaxRequests as number,
     holdMaxWaitMs: flags.holdMaxWait as number,
-    allowRemoteLoad: flags.allowRemoteLoad !== false && process.env.CODEC_ALLOW_REMOTE_LOAD !== "false",
+    allowRemoteLoad:
+      flags.allowRemoteLoad !== false && process.env.CODEC_ALLOW_REMOTE_LOAD !== "false",
     adminToken: nonEmpty(process.env.CODEC_ADMIN_TOKEN),
     corsOrigins: parseCorsOrigins(process.env.CODEC_CORS_ORIGINS),
     apiKeys: (process.env.CODEC_API_KEY ?? "")

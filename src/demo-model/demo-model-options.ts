@@ -92,7 +92,9 @@ export function validateDemoModelOptions(options: DemoModelOptions): void {
   validateHeadLayout(options);
   for (const pair of options.transitions ?? []) {
     if (!pair.every((id) => Number.isInteger(id) && id >= 0)) {
-      throw new RangeError(`Invalid demo model option transitions: [${pair.join(", ")}] is not a pair of token IDs.`);
+      throw new RangeError(
+        `Invalid demo model option transitions: [${pair.join(", ")}] is not a pair of token IDs.`,
+      );
     }
   }
 }

@@ -122,7 +122,9 @@ function transitionOutput(
   const width = options.embeddingLength;
   for (const [from, to] of transitions) {
     if (from >= vocabularySize || to >= vocabularySize) {
-      throw new RangeError(`Demo model transition [${from}, ${to}] names a token outside the ${vocabularySize}-token vocabulary.`);
+      throw new RangeError(
+        `Demo model transition [${from}, ${to}] names a token outside the ${vocabularySize}-token vocabulary.`,
+      );
     }
   }
   return {
@@ -130,7 +132,11 @@ function transitionOutput(
     shape: [width, vocabularySize],
     type: options.dtype,
     values: () => {
-      const embeddings = randomMatrix("token_embd.weight", [width, vocabularySize], options).values();
+      const embeddings = randomMatrix(
+        "token_embd.weight",
+        [width, vocabularySize],
+        options,
+      ).values();
       const output = new Float32Array(width * vocabularySize);
       for (const [from, to] of transitions) {
         for (let i = 0; i < width; i++) {

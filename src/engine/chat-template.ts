@@ -42,10 +42,14 @@ export class ChatTemplate {
     } catch (error) {
       // Templates raise for conversations they do not accept (e.g. roles out of order).
       const reason = error instanceof Error ? error.message : String(error);
-      throw new HttpError(ERRORS.requestInvalidParam, `the model's chat template rejected the messages: ${reason}`, {
-        param: "messages",
-        cause: error,
-      });
+      throw new HttpError(
+        ERRORS.requestInvalidParam,
+        `the model's chat template rejected the messages: ${reason}`,
+        {
+          param: "messages",
+          cause: error,
+        },
+      );
     }
   }
 }

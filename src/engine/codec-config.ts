@@ -42,11 +42,15 @@ const MODES: readonly VersionPolicyMode[] = ["off", "advisory", "strict"];
 export function codecConfigFromEnv(env: NodeJS.ProcessEnv): CodecServerConfig {
   const mode = (env.CODEC_VERSION_POLICY ?? "off").trim().toLowerCase();
   if (!(MODES as readonly string[]).includes(mode)) {
-    throw new Error(`CODEC_VERSION_POLICY must be off, advisory or strict, got '${env.CODEC_VERSION_POLICY}'`);
+    throw new Error(
+      `CODEC_VERSION_POLICY must be off, advisory or strict, got '${env.CODEC_VERSION_POLICY}'`,
+    );
   }
   const minimumVersion = (env.CODEC_MIN_CLIENT_VERSION ?? "0.4").trim();
   if (!/^\d+\.\d+$/.test(minimumVersion)) {
-    throw new Error(`CODEC_MIN_CLIENT_VERSION must be a version such as 0.4, got '${minimumVersion}'`);
+    throw new Error(
+      `CODEC_MIN_CLIENT_VERSION must be a version such as 0.4, got '${minimumVersion}'`,
+    );
   }
   return {
     versionPolicy: mode as VersionPolicyMode,
@@ -69,7 +73,9 @@ function parseFlushMs(value: string | undefined): number {
   if (value === undefined || value.trim() === "") return DEFAULT_COMPRESSION_FLUSH_MS;
   const number = Number(value);
   if (!Number.isFinite(number) || number < 0 || number > 10_000) {
-    throw new Error(`CODEC_COMPRESSION_FLUSH_MS must be a number of milliseconds from 0 to 10000, got '${value}'`);
+    throw new Error(
+      `CODEC_COMPRESSION_FLUSH_MS must be a number of milliseconds from 0 to 10000, got '${value}'`,
+    );
   }
   return number;
 }

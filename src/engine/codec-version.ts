@@ -55,7 +55,10 @@ export function parseClientVersion(header: string | string[] | undefined): Clien
 }
 
 /** Returns whether `version` is older than `major.minor`. */
-export function isOlderThan(version: ClientVersion, [major, minor]: readonly [number, number]): boolean {
+export function isOlderThan(
+  version: ClientVersion,
+  [major, minor]: readonly [number, number],
+): boolean {
   return version.major < major || (version.major === major && version.minor < minor);
 }
 
@@ -77,7 +80,10 @@ export interface VersionRequiredBody {
  * minimum and the deployment makes at least one feature mandatory. A version mismatch alone,
  * with nothing mandatory, is never refused.
  */
-export function versionRefusal(config: CodecServerConfig, client: ClientVersion): VersionRequiredBody | undefined {
+export function versionRefusal(
+  config: CodecServerConfig,
+  client: ClientVersion,
+): VersionRequiredBody | undefined {
   if (config.versionPolicy !== "strict" || config.requiredFeatures.length === 0) return undefined;
   const [major, minor] = config.minimumVersion.split(".").map(Number) as [number, number];
   if (!isOlderThan(client, [major, minor])) return undefined;
@@ -97,7 +103,10 @@ export function versionRefusal(config: CodecServerConfig, client: ClientVersion)
 }
 
 /** Sends a 426 with `Codec-Min-Version` and `Codec-Required-Features`. */
-export async function sendVersionRequired(reply: FastifyReply, body: VersionRequiredBody): Promise<void> {
+export async function sendVersionRequired(
+  reply: FastifyReply,
+  body: VersionRequiredBody,
+): Promise<void> {
   await reply
     .code(426)
     .header("Codec-Min-Version", body.minimum_version)
@@ -107,7 +116,10 @@ export async function sendVersionRequired(reply: FastifyReply, body: VersionRequ
 }
 
 /** Removes `Codec-*` headers newer than the client's version. */
-export function filterCodecHeaders(headers: Record<string, string>, client: ClientVersion): Record<string, string> {
+export function filterCodecHeaders(
+  headers: Record<string, string>,
+  client: ClientVersion,
+): Record<string, string> {
   const filtered: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
     const floor = HEADER_FLOORS.get(name.toLowerCase());
@@ -117,7 +129,9 @@ export function filterCodecHeaders(headers: Record<string, string>, client: Clie
 }
 
 /** Returns the document served at `/.well-known/codec/version-policy.json`, or undefined for a 404. */
-export function versionPolicyDocument(config: CodecServerConfig): Record<string, unknown> | undefined {
+export function versionPolicyDocument(
+  config: CodecServerConfig,
+): Record<string, unknown> | undefined {
   if (config.versionPolicy === "off" || config.requiredFeatures.length === 0) return undefined;
   return {
     minimum_version: config.minimumVersion,

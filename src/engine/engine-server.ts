@@ -18,7 +18,6 @@ import { registerGenerationRoutes } from "./routes/generation-routes.js";
 import { registerModelRoutes } from "./routes/model-routes.js";
 import { SequencePool } from "./sequence-pool.js";
 
-
 /** How long in-flight requests may run on after a stop is requested. */
 const CLOSE_GRACE_MS = 30_000;
 /** A running engine: its HTTP app, its state and a way to stop it. */
@@ -34,19 +33,30 @@ export interface RunningEngine {
  * Starts the engine: listens first, so `/health` returns 503 while the model loads,
  * then loads the model in the background.
  */
-export async function startEngine(options: EngineOptions, log: Logger = createLogger("engine", options.logLevel)): Promise<RunningEngine> {
+export async function startEngine(
+  options: EngineOptions,
+  log: Logger = createLogger("engine", options.logLevel),
+): Promise<RunningEngine> {
   const state = new EngineState();
   const app = buildEngineApp(state, log, options.instanceId);
   await app.listen({ host: options.host, port: options.port });
   serverListening(log, { host: options.host, port: listeningPort(app), role: "engine" });
 
   let host: ModelHost | undefined;
-  modelLoading(log, { modelPath: options.modelPath, threads: options.threads, parallel: options.parallel });
+  modelLoading(log, {
+    modelPath: options.modelPath,
+    threads: options.threads,
+    parallel: options.parallel,
+  });
   const codecConfig = options.codec ?? codecConfigFromEnv(process.env);
   const loaded = ModelHost.load(options, codecConfig, log).then(
     (loadedHost) => {
       host = loadedHost;
-      const template = new ChatTemplate(loadedHost.chatTemplate, loadedHost.bosText, loadedHost.eosText);
+      const template = new ChatTemplate(
+        loadedHost.chatTemplate,
+        loadedHost.bosText,
+        loadedHost.eosText,
+      );
       state.markReady({
         host: loadedHost,
         pool: new SequencePool(loadedHost.context, options.maxQueue),
@@ -77,7 +87,11 @@ export async function startEngine(options: EngineOptions, log: Logger = createLo
 }
 
 /** Builds the engine's HTTP app with every route and a raw body parser. */
-export function buildEngineApp(state: EngineState, log: Logger, instanceId?: string): FastifyInstance {
+export function buildEngineApp(
+  state: EngineState,
+  log: Logger,
+  instanceId?: string,
+): FastifyInstance {
   const app = createApp({ logger: log, source: "engine" });
 
   // Every route parses its own body: JSON whatever the Content-Type, or binary Codec requests.
@@ -97,7 +111,8 @@ export function buildEngineApp(state: EngineState, log: Logger, instanceId?: str
  */
 export async function runEngineProcess(options: EngineOptions): Promise<void> {
   const log = createLogger("engine", options.logLevel);
-  if (options.threads > availableParallelism()) threadsExceedCpus(log, { threads: options.threads, cpus: availableParallelism() });
+  if (options.threads > availableParallelism())
+    threadsExceedCpus(log, { threads: options.threads, cpus: availableParallelism() });
   const engine = await startEngine(options, log);
 
   stopOnSignals(engine.close, (signal) => engineStopping(log, { signal }));

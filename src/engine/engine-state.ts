@@ -67,7 +67,9 @@ export class EngineState {
     if (this.#ready !== undefined) return this.#ready;
 
     const message =
-      this.#phase === "failed" ? "the model failed to load" : "the model is still loading; retry shortly";
+      this.#phase === "failed"
+        ? "the model failed to load"
+        : "the model is still loading; retry shortly";
     throw new HttpError(ERRORS.engineLoading, message, { headers: { "Retry-After": "1" } });
   }
 }

@@ -48,7 +48,10 @@ export async function* generate(
   try {
     if (request.maxTokens === 0) finishReason = "length";
     else {
-      const tokens = sequence.evaluate(request.promptIds as Token[], evaluateOptions(host, request, generated));
+      const tokens = sequence.evaluate(
+        request.promptIds as Token[],
+        evaluateOptions(host, request, generated),
+      );
       for await (const id of tokens) {
         if (signal.aborted) break;
         if (!request.ignoreEos && host.isEndOfGeneration(id)) {
@@ -113,7 +116,8 @@ function evaluateOptions(
   };
   if (sampling.logitBias.length > 0) options.tokenBias = host.createTokenBias(sampling.logitBias);
 
-  const penalties = sampling.frequencyPenalty ?? sampling.presencePenalty ?? sampling.repetitionPenalty;
+  const penalties =
+    sampling.frequencyPenalty ?? sampling.presencePenalty ?? sampling.repetitionPenalty;
   if (penalties !== undefined) {
     options.repeatPenalty = {
       punishTokens: () => generated.slice(-PENALTY_WINDOW),

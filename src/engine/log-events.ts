@@ -4,7 +4,10 @@ import type { EventLogger } from "../http/logger.js";
 
 /** Named log events of the engine process. */
 
-export function modelLoading(log: EventLogger, fields: { modelPath: string; threads: number; parallel: number }): void {
+export function modelLoading(
+  log: EventLogger,
+  fields: { modelPath: string; threads: number; parallel: number },
+): void {
   log.info({ event: "engine.model_loading", ...fields }, "loading model");
 }
 
@@ -25,25 +28,44 @@ export function modelLoaded(
   log.info({ event: "engine.model_loaded", ...fields }, "model loaded; engine is ready");
 }
 
-export function modelLoadFailed(log: EventLogger, fields: { modelPath: string }, error: unknown): void {
-  log.error({ event: "engine.model_load_failed", ...fields, err: error }, "failed to load the model");
+export function modelLoadFailed(
+  log: EventLogger,
+  fields: { modelPath: string },
+  error: unknown,
+): void {
+  log.error(
+    { event: "engine.model_load_failed", ...fields, err: error },
+    "failed to load the model",
+  );
 }
 
 /** Logs a generation that failed inside llama.cpp or the output pipeline. */
-export function generationFailed(log: EventLogger, fields: { format: string }, error: unknown): void {
+export function generationFailed(
+  log: EventLogger,
+  fields: { format: string },
+  error: unknown,
+): void {
   log.error({ event: "engine.generation_failed", ...fields, err: error }, "generation failed");
 }
 
 /** Logs the end of a generation. A finish reason of `abort` means the client went away. */
 export function generationFinished(
   log: EventLogger,
-  fields: { finishReason: string; promptTokens: number; completionTokens: number; durationMs: number },
+  fields: {
+    finishReason: string;
+    promptTokens: number;
+    completionTokens: number;
+    durationMs: number;
+  },
 ): void {
   log.info({ event: "engine.generation_finished", ...fields }, "generation finished");
 }
 
 /** Warns that more decoding threads were requested than the machine has logical CPUs. */
-export function threadsExceedCpus(log: EventLogger, fields: { threads: number; cpus: number }): void {
+export function threadsExceedCpus(
+  log: EventLogger,
+  fields: { threads: number; cpus: number },
+): void {
   log.warn(
     { event: "engine.threads_exceed_cpus", ...fields },
     `${fields.threads} decoding threads on ${fields.cpus} logical CPUs: llama.cpp's spinning threads will make decoding much slower`,
@@ -93,5 +115,8 @@ export function codecVersionRefused(
   log: EventLogger,
   fields: { clientVersion: string; minimumVersion: string; requiredFeatures: string[] },
 ): void {
-  log.info({ event: "engine.codec_version_refused", ...fields }, "request refused: Codec client version too old");
+  log.info(
+    { event: "engine.codec_version_refused", ...fields },
+    "request refused: Codec client version too old",
+  );
 }

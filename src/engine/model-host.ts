@@ -15,7 +15,11 @@ import { Detokenizer } from "../protocol/detokenizer.js";
 import type { TokenizerMap } from "../protocol/tokenizer-map.js";
 import type { CodecServerConfig } from "./codec-config.js";
 import type { EngineOptions } from "./engine-options.js";
-import { buildTokenizerMap, readTokenizerMetadata, serializeTokenizerMap } from "./gguf-tokenizer-map.js";
+import {
+  buildTokenizerMap,
+  readTokenizerMetadata,
+  serializeTokenizerMap,
+} from "./gguf-tokenizer-map.js";
 import { llamaCppLogged, modelLoaded, zstdDictionariesLoaded } from "./log-events.js";
 import { loadDictionaries, tokenizerFingerprint, type DictionarySet } from "./zstd-dictionaries.js";
 
@@ -75,7 +79,11 @@ export class ModelHost {
   }
 
   /** Loads the GGUF file, creates the context and builds the tokenizer map. */
-  static async load(options: EngineOptions, codec: CodecServerConfig, log: Logger): Promise<ModelHost> {
+  static async load(
+    options: EngineOptions,
+    codec: CodecServerConfig,
+    log: Logger,
+  ): Promise<ModelHost> {
     const startedAt = performance.now();
     const llama = await getLlama({
       gpu: options.gpu === "cpu" ? false : options.gpu,
@@ -91,7 +99,9 @@ export class ModelHost {
     const trainContextSize = model.trainContextSize;
     const context = await model.createContext({
       sequences: options.parallel,
-      contextSize: options.contextSize ?? { max: Math.min(DEFAULT_MAX_CONTEXT_SIZE, trainContextSize) },
+      contextSize: options.contextSize ?? {
+        max: Math.min(DEFAULT_MAX_CONTEXT_SIZE, trainContextSize),
+      },
       threads: options.threads,
     });
 
@@ -103,7 +113,9 @@ export class ModelHost {
     zstdDictionariesLoaded(log, {
       formats: map.zstd_dictionaries?.map((entry) => entry.format) ?? [],
       hashes: map.zstd_dictionaries?.map((entry) => entry.hash) ?? [],
-      sources: ["msgpack", "protobuf"].flatMap((format) => dictionaries.forFormat(format as "msgpack")?.source ?? []),
+      sources: ["msgpack", "protobuf"].flatMap(
+        (format) => dictionaries.forFormat(format as "msgpack")?.source ?? [],
+      ),
     });
     const { bytes, hash } = serializeTokenizerMap(map);
 
@@ -137,7 +149,8 @@ export class ModelHost {
   tokenize(text: string): number[] {
     const ids: number[] = this.#model.tokenize(text, true);
     const bos = this.#model.tokens.bos;
-    if (this.#model.tokens.shouldPrependBosToken && bos !== null && ids[0] !== bos) ids.unshift(bos);
+    if (this.#model.tokens.shouldPrependBosToken && bos !== null && ids[0] !== bos)
+      ids.unshift(bos);
     return ids;
   }
 
@@ -178,7 +191,10 @@ export class ModelHost {
 /** Derives a map id matching `[a-z0-9._/-]+` from the model's name or file name. */
 function tokenizerMapId(model: LlamaModel, modelPath: string): string {
   const generalName = model.fileInfo.metadata.general?.name;
-  const name = typeof generalName === "string" && generalName !== "" ? generalName : basename(modelPath, ".gguf");
+  const name =
+    typeof generalName === "string" && generalName !== ""
+      ? generalName
+      : basename(modelPath, ".gguf");
   const slug = name
     .toLowerCase()
     .replace(/[^a-z0-9._-]+/g, "-")

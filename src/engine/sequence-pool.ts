@@ -49,9 +49,13 @@ export class SequencePool {
 
     if (this.#waiters.length >= this.#maxQueue) {
       return Promise.reject(
-        new HttpError(ERRORS.engineBusy, "every sequence is busy and the request queue is full; retry shortly", {
-          headers: { "Retry-After": String(RETRY_AFTER_SECONDS) },
-        }),
+        new HttpError(
+          ERRORS.engineBusy,
+          "every sequence is busy and the request queue is full; retry shortly",
+          {
+            headers: { "Retry-After": String(RETRY_AFTER_SECONDS) },
+          },
+        ),
       );
     }
 

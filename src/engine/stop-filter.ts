@@ -83,7 +83,9 @@ export class StopFilter {
     }
 
     this.#held = this.#held.slice(offset);
-    this.#pending = this.#pending.slice(released).map((token) => ({ id: token.id, end: token.end - offset }));
+    this.#pending = this.#pending
+      .slice(released)
+      .map((token) => ({ id: token.id, end: token.end - offset }));
     return { ids, text };
   }
 }

@@ -15,7 +15,9 @@ import type { CodecServerConfig } from "./codec-config.js";
 import { parseZstdDictionary, type ZstdDictionary } from "./compression/zstd-dictionary.js";
 
 /** Directory of the shipped dictionaries and their manifest, at the package root. */
-export const SHIPPED_DICTIONARY_DIR = fileURLToPath(new URL("../../../dicts/zstd/", import.meta.url));
+export const SHIPPED_DICTIONARY_DIR = fileURLToPath(
+  new URL("../../../dicts/zstd/", import.meta.url),
+);
 
 /** Path under which dictionaries are served; the file name is the sha256 hex of the bytes. */
 export const DICT_PATH_PREFIX = "/.well-known/codec/dicts/";
@@ -85,7 +87,9 @@ export class DictionarySet {
       hash: dictionary.hash,
       size_bytes: dictionary.parsed.bytes.length,
       ...(dictionary.trainedAt === undefined ? {} : { trained_at: dictionary.trainedAt }),
-      ...(dictionary.corpusSummary === undefined ? {} : { corpus_summary: dictionary.corpusSummary }),
+      ...(dictionary.corpusSummary === undefined
+        ? {}
+        : { corpus_summary: dictionary.corpusSummary }),
     }));
   }
 }
@@ -107,9 +111,12 @@ export async function loadDictionaries(
     const path = config.zstdDictionaryPaths[format];
     if (path === undefined) continue;
     const bytes = await readFile(path).catch((error: unknown) => {
-      throw new Error(`cannot read the zstd dictionary ${path} (CODEC_ZSTD_DICT_${format.toUpperCase()}_PATH)`, {
-        cause: error,
-      });
+      throw new Error(
+        `cannot read the zstd dictionary ${path} (CODEC_ZSTD_DICT_${format.toUpperCase()}_PATH)`,
+        {
+          cause: error,
+        },
+      );
     });
     loaded.push(toLoaded(format, new Uint8Array(bytes), "operator", undefined));
   }

@@ -54,7 +54,10 @@ export function createApp(options: CreateAppOptions): FastifyInstance {
   });
 
   app.setNotFoundHandler((request, reply) => {
-    const error = new HttpError(ERRORS.routeNotFound, `no route for ${request.method} ${request.url}`);
+    const error = new HttpError(
+      ERRORS.routeNotFound,
+      `no route for ${request.method} ${request.url}`,
+    );
     sendError(reply, request, error, options.source);
   });
 
@@ -69,7 +72,11 @@ const inFlightTrackers = new WeakMap<FastifyInstance, { inFlight: number }>();
  * `graceMs`, then closes every remaining connection. `app.close()` alone waits for
  * connections that a client opened but never used, until Node's headers timeout.
  */
-export async function closeApp(app: FastifyInstance, graceMs: number, whileClosing?: () => Promise<unknown>): Promise<void> {
+export async function closeApp(
+  app: FastifyInstance,
+  graceMs: number,
+  whileClosing?: () => Promise<unknown>,
+): Promise<void> {
   const closing = app.close();
   await whileClosing?.();
   const tracker = inFlightTrackers.get(app);
@@ -124,13 +131,19 @@ function toHttpError(error: FastifyError, bodyLimit: number): HttpError {
       return new HttpError(ERRORS.requestUnsupportedMediaType, error.message, { cause: error });
     case "FST_ERR_CTP_EMPTY_JSON_BODY":
     case "FST_ERR_CTP_INVALID_JSON_BODY":
-      return new HttpError(ERRORS.requestInvalidJson, "request body is not valid JSON", { cause: error });
+      return new HttpError(ERRORS.requestInvalidJson, "request body is not valid JSON", {
+        cause: error,
+      });
   }
 
   if (error instanceof SyntaxError) {
     // JSON.parse quotes the start of the body, which is unreadable when the body is binary.
-    const reason = /[^\P{Cc}\t\n\r]|\uFFFD/u.test(error.message) ? "it contains binary data" : error.message;
-    return new HttpError(ERRORS.requestInvalidJson, `request body is not valid JSON: ${reason}`, { cause: error });
+    const reason = /[^\P{Cc}\t\n\r]|\uFFFD/u.test(error.message)
+      ? "it contains binary data"
+      : error.message;
+    return new HttpError(ERRORS.requestInvalidJson, `request body is not valid JSON: ${reason}`, {
+      cause: error,
+    });
   }
   if (typeof error.statusCode === "number" && error.statusCode >= 400 && error.statusCode < 500) {
     return new HttpError(
@@ -142,7 +155,11 @@ function toHttpError(error: FastifyError, bodyLimit: number): HttpError {
   return new HttpError(ERRORS.internal, "internal server error", { cause: error });
 }
 
-function logCompletionOnClose(log: EventLogger, request: FastifyRequest, reply: FastifyReply): void {
+function logCompletionOnClose(
+  log: EventLogger,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
   const startedAt = performance.now();
   reply.raw.once("close", () => {
     requestCompleted(log, {

@@ -12,7 +12,14 @@ import type { EventLogger } from "./logger.js";
  */
 export function requestCompleted(
   log: EventLogger,
-  fields: { reqId: string; method: string; url: string; statusCode: number; durationMs: number; aborted: boolean },
+  fields: {
+    reqId: string;
+    method: string;
+    url: string;
+    statusCode: number;
+    durationMs: number;
+    aborted: boolean;
+  },
 ): void {
   const event = { event: "http.request_completed", ...fields };
   if (fields.url === "/health") log.debug(event, "health probe answered");
@@ -34,10 +41,19 @@ export function errorResponseSent(
 
 /** Logs a stream that failed after its headers were sent, so the client got a terminal error frame. */
 export function streamFailed(log: EventLogger, fields: { format: string }, error: unknown): void {
-  log.warn({ event: "http.stream_failed", ...fields, err: error }, "stream failed after headers were sent");
+  log.warn(
+    { event: "http.stream_failed", ...fields, err: error },
+    "stream failed after headers were sent",
+  );
 }
 
 /** Logs that the HTTP server started listening. */
-export function serverListening(log: EventLogger, fields: { host: string; port: number; role: string }): void {
-  log.info({ event: "http.listening", ...fields }, `${fields.role} listening on http://${fields.host}:${fields.port}`);
+export function serverListening(
+  log: EventLogger,
+  fields: { host: string; port: number; role: string },
+): void {
+  log.info(
+    { event: "http.listening", ...fields },
+    `${fields.role} listening on http://${fields.host}:${fields.port}`,
+  );
 }

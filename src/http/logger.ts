@@ -13,7 +13,11 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
  * Creates the process logger: one JSON line per event on stdout.
  * Fields that may carry secrets are redacted before they are written.
  */
-export function createLogger(name: string, level: LogLevel = "info", destination?: DestinationStream): Logger {
+export function createLogger(
+  name: string,
+  level: LogLevel = "info",
+  destination?: DestinationStream,
+): Logger {
   const options = {
     name,
     level,

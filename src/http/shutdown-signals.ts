@@ -7,7 +7,10 @@ const FORCED_EXIT_MS = 60_000;
  * `stop` that takes longer than a minute (say, a model load stuck in native code), makes the
  * process exit at once with code 1.
  */
-export function stopOnSignals(stop: () => Promise<void>, onSignal: (signal: NodeJS.Signals) => void): void {
+export function stopOnSignals(
+  stop: () => Promise<void>,
+  onSignal: (signal: NodeJS.Signals) => void,
+): void {
   let stopping = false;
   const handle = (signal: NodeJS.Signals) => {
     if (stopping) process.exit(1);

@@ -21,7 +21,10 @@ interface Candidate {
  * Merges `symbols` by `ranks` (key `"left right"`, lower merges first) and returns the final
  * symbols. The input array is not changed.
  */
-export function mergeSymbols(symbols: readonly string[], ranks: ReadonlyMap<string, number>): string[] {
+export function mergeSymbols(
+  symbols: readonly string[],
+  ranks: ReadonlyMap<string, number>,
+): string[] {
   const count = symbols.length;
   if (count < 2) {
     return symbols.slice();
@@ -40,7 +43,13 @@ export function mergeSymbols(symbols: readonly string[], ranks: ReadonlyMap<stri
   const offer = (left: number, right: number): void => {
     const rank = ranks.get(`${text[left]} ${text[right]}`);
     if (rank !== undefined) {
-      queue.push({ rank, left, right, leftVersion: version[left] as number, rightVersion: version[right] as number });
+      queue.push({
+        rank,
+        left,
+        right,
+        leftVersion: version[left] as number,
+        rightVersion: version[right] as number,
+      });
     }
   };
   for (let i = 0; i + 1 < count; i++) {
@@ -115,7 +124,8 @@ class CandidateQueue {
       }
       const rightChild = leftChild + 1;
       const child =
-        rightChild < heap.length && precedes(heap[rightChild] as Candidate, heap[leftChild] as Candidate)
+        rightChild < heap.length &&
+        precedes(heap[rightChild] as Candidate, heap[leftChild] as Candidate)
           ? rightChild
           : leftChild;
       if (!precedes(heap[child] as Candidate, last)) {

@@ -45,7 +45,9 @@ type PieceSplitter = (text: string) => string[];
 const utf8Encoder = new TextEncoder();
 
 /** Byte-level character of each byte, as one-character strings. */
-const BYTE_CHARS: readonly string[] = Array.from(BYTE_TO_CODE_POINT, (codePoint) => String.fromCharCode(codePoint));
+const BYTE_CHARS: readonly string[] = Array.from(BYTE_TO_CODE_POINT, (codePoint) =>
+  String.fromCharCode(codePoint),
+);
 
 /**
  * Byte-pair encoding with a Codec map, for `byte_level` and `metaspace` maps that have `vocab`
@@ -212,7 +214,10 @@ function byteLevelSplitter(map: TokenizerMap): PieceSplitter {
   if (program !== undefined && program !== null) {
     const compiled: CompiledProgram = compileProgram(program);
     if (compiled.kind === "metaspace") {
-      throw new CodecUnsupportedTokenizerError(map.id, "metaspace_split is not valid in a byte_level map.");
+      throw new CodecUnsupportedTokenizerError(
+        map.id,
+        "metaspace_split is not valid in a byte_level map.",
+      );
     }
     return (text) => runProgram(compiled, text);
   }

@@ -22,7 +22,12 @@ export class CodecZstdDictError extends CodecError {
   readonly header: string | undefined;
 
   /** Creates the error. `detail` says what failed and what to do. */
-  constructor(problem: ZstdDictProblem, header: string | undefined, detail: string, options?: ErrorOptions) {
+  constructor(
+    problem: ZstdDictProblem,
+    header: string | undefined,
+    detail: string,
+    options?: ErrorOptions,
+  ) {
     super(CodecZstdDictError.code, detail, options);
     this.problem = problem;
     this.header = header;

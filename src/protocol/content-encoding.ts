@@ -103,7 +103,10 @@ export async function* decodeResponse(
   const encoding = contentEncodingOf(response.headers);
   const dictionaryHash = readZstdDictHash(response.headers);
   if (response.body === null) {
-    throw new CodecContentEncodingError(encoding || "identity", "The response has no body to decode.");
+    throw new CodecContentEncodingError(
+      encoding || "identity",
+      "The response has no body to decode.",
+    );
   }
 
   let chunks: AsyncIterable<Uint8Array> = readChunks(response.body);
@@ -135,7 +138,10 @@ export function decodeContent(
   const streamFormat = encoding === "br" ? "brotli" : encoding;
   let decompressor: TransformStream<Uint8Array, Uint8Array>;
   try {
-    decompressor = new DecompressionStream(streamFormat as CompressionFormat) as TransformStream<Uint8Array, Uint8Array>;
+    decompressor = new DecompressionStream(streamFormat as CompressionFormat) as TransformStream<
+      Uint8Array,
+      Uint8Array
+    >;
   } catch (error) {
     throw new CodecContentEncodingError(
       encoding,
@@ -172,7 +178,10 @@ async function* pipeThrough(
   }
 }
 
-async function resolveDictionary(hash: string, options: DecodeResponseOptions): Promise<Uint8Array> {
+async function resolveDictionary(
+  hash: string,
+  options: DecodeResponseOptions,
+): Promise<Uint8Array> {
   const known = options.zstdDictionaries?.get(hash);
   if (known !== undefined) return known;
   if (options.fetchZstdDictionary === undefined) {

@@ -45,7 +45,11 @@ export interface DiscoverMapOptions extends WellKnownFetchOptions {
  */
 export function wellKnownMapUrl(origin: string, id: string): string {
   const valid =
-    typeof id === "string" && MAP_ID.test(id) && !id.startsWith("/") && !id.endsWith("/") && !id.includes("..");
+    typeof id === "string" &&
+    MAP_ID.test(id) &&
+    !id.startsWith("/") &&
+    !id.endsWith("/") &&
+    !id.includes("..");
   if (!valid) {
     throw new CodecInvalidArgumentError(
       "id",
@@ -157,7 +161,11 @@ function isPointerShaped(document: unknown): document is Record<string, unknown>
     return false;
   }
   const fields = document as Record<string, unknown>;
-  return fields.vocab === undefined && fields.tokens === undefined && (fields.url !== undefined || fields.hash !== undefined);
+  return (
+    fields.vocab === undefined &&
+    fields.tokens === undefined &&
+    (fields.url !== undefined || fields.hash !== undefined)
+  );
 }
 
 function checkPointer(url: string, document: Record<string, unknown>, id: string): MapPointer {
@@ -168,10 +176,20 @@ function checkPointer(url: string, document: Record<string, unknown>, id: string
     throw new CodecDiscoveryIdMismatchError(url, id, document.id);
   }
   if (typeof document.url !== "string" || !isHttpUrl(document.url)) {
-    throw new CodecDiscoveryPointerError(url, "url", document.url, "must be an absolute http or https URL");
+    throw new CodecDiscoveryPointerError(
+      url,
+      "url",
+      document.url,
+      "must be an absolute http or https URL",
+    );
   }
   if (typeof document.hash !== "string" || !POINTER_HASH.test(document.hash)) {
-    throw new CodecDiscoveryPointerError(url, "hash", document.hash, `must be "sha256:" followed by 64 hex digits`);
+    throw new CodecDiscoveryPointerError(
+      url,
+      "hash",
+      document.hash,
+      `must be "sha256:" followed by 64 hex digits`,
+    );
   }
   return document as unknown as MapPointer;
 }

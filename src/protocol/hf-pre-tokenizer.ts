@@ -23,7 +23,8 @@ type JsonObject = Record<string, unknown>;
 const CONTRACTIONS = ["'s", "'t", "'re", "'ve", "'m", "'ll", "'d"];
 
 /** The regex `ByteLevel(use_regex: true)` runs, fixed inside the tokenizers library (GPT-2's). */
-export const GPT2_PATTERN = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+export const GPT2_PATTERN =
+  "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 
 /** Ops equal to an alternation regex, keyed by the regex as tokenizer.json spells it. */
 const KNOWN_PATTERNS: ReadonlyMap<string, AlternationOp[]> = new Map([
@@ -72,11 +73,17 @@ export function translatePreTokenizer(normalizer: unknown, preTokenizer: unknown
 
   const metaspaceStep = steps.find((step) => step.type === "Metaspace");
   if (metaspaceStep !== undefined) {
-    return { encoder: "metaspace", pre_tokenizer_program: metaspaceFromPreTokenizer(metaspaceStep, steps) };
+    return {
+      encoder: "metaspace",
+      pre_tokenizer_program: metaspaceFromPreTokenizer(metaspaceStep, steps),
+    };
   }
   const normalizers = flatten(normalizer, "normalizers");
   if (normalizers.some(isSpaceToMetaspace)) {
-    return { encoder: "metaspace", pre_tokenizer_program: metaspaceFromNormalizer(normalizers, steps) };
+    return {
+      encoder: "metaspace",
+      pre_tokenizer_program: metaspaceFromNormalizer(normalizers, steps),
+    };
   }
   return {};
 }
@@ -112,7 +119,10 @@ function byteLevelFields(steps: JsonObject[]): Omit<EncoderFields, "encoder"> {
   // A single regex step is exactly the pattern; with more steps no single regex is.
   const only = stages.length === 1 ? stages[0] : undefined;
   if (only?.stage === "alternation") {
-    return { pre_tokenizer_pattern: patterns[0] as string, pre_tokenizer_program: { version: 1, ops: toJson(only.ops) } };
+    return {
+      pre_tokenizer_pattern: patterns[0] as string,
+      pre_tokenizer_program: { version: 1, ops: toJson(only.ops) },
+    };
   }
   if (stages.length === 0) {
     return { pre_tokenizer_program: null };
@@ -143,9 +153,14 @@ function stageFor(step: JsonObject): ProgramStage | "none" | undefined {
       return ops === undefined ? undefined : { stage: "alternation", ops };
     }
     case "Digits":
-      return { stage: "digits_isolate", mode: step.individual_digits === true ? "individual" : "grouped" };
+      return {
+        stage: "digits_isolate",
+        mode: step.individual_digits === true ? "individual" : "grouped",
+      };
     case "Punctuation":
-      return step.behavior === undefined || step.behavior === "Contiguous" ? { stage: "punctuation_contiguous" } : undefined;
+      return step.behavior === undefined || step.behavior === "Contiguous"
+        ? { stage: "punctuation_contiguous" }
+        : undefined;
     default:
       return undefined;
   }
@@ -159,7 +174,12 @@ function regexOf(step: JsonObject): string | undefined {
 /** Returns whether a normalizer step is a `Replace` that turns U+0020 into `▁`. */
 function isSpaceToMetaspace(step: JsonObject): boolean {
   const pattern = step.pattern;
-  return step.type === "Replace" && isObject(pattern) && pattern.String === " " && step.content === "\u2581";
+  return (
+    step.type === "Replace" &&
+    isObject(pattern) &&
+    pattern.String === " " &&
+    step.content === "\u2581"
+  );
 }
 
 /**
@@ -167,9 +187,14 @@ function isSpaceToMetaspace(step: JsonObject): boolean {
  * `Replace(" ", "▁")`, no pre-tokenizer. Without the prepend, or with other normalizer steps,
  * no program is exact and null is returned.
  */
-function metaspaceFromNormalizer(normalizers: JsonObject[], steps: JsonObject[]): PreTokenizerProgram | null {
+function metaspaceFromNormalizer(
+  normalizers: JsonObject[],
+  steps: JsonObject[],
+): PreTokenizerProgram | null {
   const prepends = normalizers.some((step) => step.type === "Prepend" && step.prepend === "\u2581");
-  const onlyKnownSteps = normalizers.every((step) => isSpaceToMetaspace(step) || step.type === "Prepend");
+  const onlyKnownSteps = normalizers.every(
+    (step) => isSpaceToMetaspace(step) || step.type === "Prepend",
+  );
   return prepends && onlyKnownSteps && steps.length === 0 ? metaspaceProgram() : null;
 }
 
@@ -180,12 +205,16 @@ function metaspaceFromNormalizer(normalizers: JsonObject[], steps: JsonObject[])
  * NOTE: `split: true` (each `▁` starts a new piece) has no program op, so such maps get null
  * and clients encode them as `split: false`, which differs on runs of spaces.
  */
-function metaspaceFromPreTokenizer(step: JsonObject, steps: JsonObject[]): PreTokenizerProgram | null {
+function metaspaceFromPreTokenizer(
+  step: JsonObject,
+  steps: JsonObject[],
+): PreTokenizerProgram | null {
   const prepends =
     step.prepend_scheme === "always" ||
     step.prepend_scheme === "first" ||
     (step.prepend_scheme === undefined && step.add_prefix_space !== false);
-  const exact = steps.length === 1 && step.split === false && step.replacement === "\u2581" && prepends;
+  const exact =
+    steps.length === 1 && step.split === false && step.replacement === "\u2581" && prepends;
   return exact ? metaspaceProgram() : null;
 }
 

@@ -5,7 +5,10 @@
 import { translatePreTokenizer } from "./hf-pre-tokenizer.js";
 import { serializeTokenizerMap } from "./map-serialize.js";
 import type { SerializedTokenizerMap } from "./map-serialize.js";
-import { CodecInvalidTokenizerJsonError, CodecUnsupportedTokenizerError } from "./tokenizer-errors.js";
+import {
+  CodecInvalidTokenizerJsonError,
+  CodecUnsupportedTokenizerError,
+} from "./tokenizer-errors.js";
 import { validateTokenizerMap } from "./tokenizer-map.js";
 import type { TokenizerMap } from "./tokenizer-map.js";
 import { detectToolCalling } from "./tool-calling-conventions.js";
@@ -65,8 +68,13 @@ export async function buildMapFromTokenizerJson(
 
   const modelVocab = readVocab(model.vocab);
   const specialTokens = readAddedTokens(root.added_tokens, options.tokenizerConfig);
-  const addedOnly = Object.entries(specialTokens).filter(([content]) => !Object.hasOwn(modelVocab, content));
-  const vocab: Record<string, number> = Object.fromEntries([...Object.entries(modelVocab), ...addedOnly]);
+  const addedOnly = Object.entries(specialTokens).filter(
+    ([content]) => !Object.hasOwn(modelVocab, content),
+  );
+  const vocab: Record<string, number> = Object.fromEntries([
+    ...Object.entries(modelVocab),
+    ...addedOnly,
+  ]);
 
   const map: TokenizerMap = {
     id: options.id,
@@ -102,7 +110,11 @@ function readVocab(value: unknown): Record<string, number> {
   const entries: [string, number][] = [];
   for (const [token, id] of Object.entries(vocab)) {
     if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 0) {
-      throw new CodecInvalidTokenizerJsonError(`model.vocab[${JSON.stringify(token)}]`, id, "must be a non-negative integer ID");
+      throw new CodecInvalidTokenizerJsonError(
+        `model.vocab[${JSON.stringify(token)}]`,
+        id,
+        "must be a non-negative integer ID",
+      );
     }
     entries.push([token, id]);
   }
@@ -129,19 +141,37 @@ function readAddedTokens(addedTokens: unknown, tokenizerConfig: unknown): Record
     for (const [id, token] of Object.entries(decoder as JsonObject)) {
       const entry = requireObject(token, `tokenizerConfig.added_tokens_decoder[${id}]`);
       if (typeof entry.content === "string" && !entries.has(entry.content)) {
-        addSpecial(entries, entry.content, Number(id), `tokenizerConfig.added_tokens_decoder[${id}]`);
+        addSpecial(
+          entries,
+          entry.content,
+          Number(id),
+          `tokenizerConfig.added_tokens_decoder[${id}]`,
+        );
       }
     }
   }
   return Object.fromEntries(entries);
 }
 
-function addSpecial(entries: Map<string, number>, content: unknown, id: unknown, field: string): void {
+function addSpecial(
+  entries: Map<string, number>,
+  content: unknown,
+  id: unknown,
+  field: string,
+): void {
   if (typeof content !== "string" || content.length === 0) {
-    throw new CodecInvalidTokenizerJsonError(`${field}.content`, content, "must be a non-empty string");
+    throw new CodecInvalidTokenizerJsonError(
+      `${field}.content`,
+      content,
+      "must be a non-empty string",
+    );
   }
   if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 0) {
-    throw new CodecInvalidTokenizerJsonError(`${field}.id`, id, "must be a non-negative integer ID");
+    throw new CodecInvalidTokenizerJsonError(
+      `${field}.id`,
+      id,
+      "must be a non-negative integer ID",
+    );
   }
   if (!entries.has(content)) {
     entries.set(content, id);
@@ -163,12 +193,24 @@ function readMerges(value: unknown, mapId: string): string[] {
     const field = `model.merges[${index}]`;
     if (typeof merge === "string") {
       if (merge.split(" ").length !== 2) {
-        throw new CodecInvalidTokenizerJsonError(field, merge, `must be two tokens separated by one space`);
+        throw new CodecInvalidTokenizerJsonError(
+          field,
+          merge,
+          `must be two tokens separated by one space`,
+        );
       }
       return merge;
     }
-    if (!Array.isArray(merge) || merge.length !== 2 || !merge.every((part) => typeof part === "string")) {
-      throw new CodecInvalidTokenizerJsonError(field, merge, "must be a string or a pair of strings");
+    if (
+      !Array.isArray(merge) ||
+      merge.length !== 2 ||
+      !merge.every((part) => typeof part === "string")
+    ) {
+      throw new CodecInvalidTokenizerJsonError(
+        field,
+        merge,
+        "must be a string or a pair of strings",
+      );
     }
     const [left, right] = merge as [string, string];
     if (left.includes(" ") || right.includes(" ")) {
@@ -192,7 +234,9 @@ function highestId(...tables: Record<string, number>[]): number {
 }
 
 /** Returns the range of `<0x00>`…`<0xFF>` when they exist with consecutive IDs. */
-function byteFallbackRange(vocab: Record<string, number>): Pick<TokenizerMap, "byte_fallback_start" | "byte_fallback_end"> {
+function byteFallbackRange(
+  vocab: Record<string, number>,
+): Pick<TokenizerMap, "byte_fallback_start" | "byte_fallback_end"> {
   const start = vocab["<0x00>"];
   if (start === undefined) {
     return {};

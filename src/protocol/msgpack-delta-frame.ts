@@ -108,7 +108,11 @@ export function isMsgpackDeltaFrame(value: unknown): boolean {
  * @throws {@link CodecMalformedFrameError} when a difference is not a non-negative integer or
  *   an ID leaves the uint32 range
  */
-export function decodeMsgpackDeltaFrame(value: unknown, previousId: number, offset?: number): CodecFrame {
+export function decodeMsgpackDeltaFrame(
+  value: unknown,
+  previousId: number,
+  offset?: number,
+): CodecFrame {
   const map = value as Record<string, unknown>;
   const baseId = map.base_id ?? previousId;
   if (!isTokenId(baseId)) {
@@ -128,7 +132,11 @@ export function decodeMsgpackDeltaFrame(value: unknown, previousId: number, offs
     }
     current += zigzagDecode(delta);
     if (!isTokenId(current)) {
-      throw malformed(`ids_delta[${i}] gives ID ${current}, outside the uint32 range`, offset, delta);
+      throw malformed(
+        `ids_delta[${i}] gives ID ${current}, outside the uint32 range`,
+        offset,
+        delta,
+      );
     }
     ids[i] = current;
   }
@@ -137,6 +145,15 @@ export function decodeMsgpackDeltaFrame(value: unknown, previousId: number, offs
   return decodeMsgpackFrame({ ...map, ids }, offset);
 }
 
-function malformed(reason: string, offset: number | undefined, value: unknown): CodecMalformedFrameError {
-  return new CodecMalformedFrameError({ format: "msgpack", reason: `delta frame: ${reason}`, offset, value });
+function malformed(
+  reason: string,
+  offset: number | undefined,
+  value: unknown,
+): CodecMalformedFrameError {
+  return new CodecMalformedFrameError({
+    format: "msgpack",
+    reason: `delta frame: ${reason}`,
+    offset,
+    value,
+  });
 }

@@ -3,7 +3,12 @@
  * pre-tokenizer regex and returns how many UTF-16 units it matches at a position (0 for no
  * match), with the same greedy and backtracking result the regex alternative gives.
  */
-import type { AlternationOp, LettersCasedOp, LettersOp, PunctRunOp } from "./pretokenizer-op-types.js";
+import type {
+  AlternationOp,
+  LettersCasedOp,
+  LettersOp,
+  PunctRunOp,
+} from "./pretokenizer-op-types.js";
 import { CharClass, charClasses, isNewline, isWhiteSpace, unitLength } from "./unicode-classes.js";
 
 /** Returns the units the first matching op matches at `index`, or 0 when none matches. */
@@ -106,7 +111,9 @@ function matchLiterals(
     for (let k = 0; k < pattern.length && matches; k++) {
       const actual = text.charCodeAt(index + k);
       const expected = pattern.charCodeAt(k);
-      matches = actual === expected || (asciiCaseInsensitive && asciiLower(actual) === asciiLower(expected));
+      matches =
+        actual === expected ||
+        (asciiCaseInsensitive && asciiLower(actual) === asciiLower(expected));
     }
     if (matches) {
       best = pattern.length;
@@ -205,7 +212,10 @@ function matchPunctRun(op: PunctRunOp, text: string, index: number): number {
 }
 
 function matchPunctAsciiLetters(text: string, index: number): number {
-  if (index >= text.length || (charClasses(text.charCodeAt(index)) & CharClass.asciiPunctuation) === 0) {
+  if (
+    index >= text.length ||
+    (charClasses(text.charCodeAt(index)) & CharClass.asciiPunctuation) === 0
+  ) {
     return 0;
   }
   let position = index + 1;

@@ -35,7 +35,11 @@ const OP_FIELDS: Record<string, Record<string, (value: unknown) => boolean>> = {
     lead_other_class: oneOf("l_n", "l_p_s"),
     body: oneOf("L", "L_M"),
   },
-  letters_cased: { kind: oneOf("title", "upper"), lead_other: isBoolean, trailing_ci: isStringArray },
+  letters_cased: {
+    kind: oneOf("title", "upper"),
+    lead_other: isBoolean,
+    trailing_ci: isStringArray,
+  },
   numbers: { max_run: isCount, lead_space: isBoolean },
   punct_run: {
     lead_space: isBoolean,
@@ -90,9 +94,15 @@ export function compileProgram(program: unknown): CompiledProgram {
   }
   if (program.version === 2) {
     if (!Array.isArray(program.stages)) {
-      throw new CodecInvalidProgramError("stages", program.stages, "must be an array in a version 2 program");
+      throw new CodecInvalidProgramError(
+        "stages",
+        program.stages,
+        "must be an array in a version 2 program",
+      );
     }
-    const stages = program.stages.map((stage: unknown, index) => compileStage(stage, `stages[${index}]`));
+    const stages = program.stages.map((stage: unknown, index) =>
+      compileStage(stage, `stages[${index}]`),
+    );
     return { kind: "stages", stages };
   }
   throw new CodecUnsupportedProgramVersionError(program.version);
@@ -112,7 +122,11 @@ export function runProgram(program: CompiledProgram, text: string): string[] {
     return pieces;
   }
   if (program.kind === "metaspace") {
-    throw new CodecInvalidProgramError("ops[0]", "metaspace_split", "runs only inside a metaspace BPE tokenizer");
+    throw new CodecInvalidProgramError(
+      "ops[0]",
+      "metaspace_split",
+      "runs only inside a metaspace BPE tokenizer",
+    );
   }
 
   let pieces = [text];
@@ -128,12 +142,20 @@ export function runProgram(program: CompiledProgram, text: string): string[] {
 
 function compileVersion1(program: JsonObject): CompiledProgram {
   if (!Array.isArray(program.ops) || program.ops.length === 0) {
-    throw new CodecInvalidProgramError("ops", program.ops, "must be a non-empty array in a version 1 program");
+    throw new CodecInvalidProgramError(
+      "ops",
+      program.ops,
+      "must be a non-empty array in a version 1 program",
+    );
   }
   const first: unknown = program.ops[0];
   if (program.ops.length === 1 && isObject(first) && first.op === "metaspace_split") {
     if (first.prefix_first !== undefined && typeof first.prefix_first !== "boolean") {
-      throw new CodecInvalidProgramError("ops[0].prefix_first", first.prefix_first, "must be a boolean");
+      throw new CodecInvalidProgramError(
+        "ops[0].prefix_first",
+        first.prefix_first,
+        "must be a boolean",
+      );
     }
     return { kind: "metaspace", prefixFirst: first.prefix_first === true };
   }
@@ -147,7 +169,11 @@ function compileOps(ops: unknown[], path: string): AlternationOp[] {
       throw new CodecInvalidProgramError(opPath, op, `must be an object with an "op" name`);
     }
     if (op.op === "metaspace_split") {
-      throw new CodecInvalidProgramError(`${opPath}.op`, op.op, "is valid only as the single op of a version 1 program");
+      throw new CodecInvalidProgramError(
+        `${opPath}.op`,
+        op.op,
+        "is valid only as the single op of a version 1 program",
+      );
     }
     checkFields(op, op.op, OP_FIELDS, REQUIRED_OP_FIELDS, opPath, "op");
     return op as unknown as AlternationOp;

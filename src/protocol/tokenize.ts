@@ -102,13 +102,19 @@ export class LongestMatchTokenizer implements Tokenizer {
  * an encoder, else {@link LongestMatchTokenizer}.
  */
 export function pickTokenizer(map: TokenizerMap, options: BPETokenizerOptions = {}): Tokenizer {
-  return BPETokenizer.supports(map) ? new BPETokenizer(map, options) : new LongestMatchTokenizer(map);
+  return BPETokenizer.supports(map)
+    ? new BPETokenizer(map, options)
+    : new LongestMatchTokenizer(map);
 }
 
 /**
  * Encodes `text` with the tokenizer {@link pickTokenizer} chooses. Building a tokenizer indexes
  * the whole vocabulary, so keep one from `pickTokenizer` to encode many texts.
  */
-export function tokenize(map: TokenizerMap, text: string, options: BPETokenizerOptions = {}): number[] {
+export function tokenize(
+  map: TokenizerMap,
+  text: string,
+  options: BPETokenizerOptions = {},
+): number[] {
   return pickTokenizer(map, options).encode(text);
 }

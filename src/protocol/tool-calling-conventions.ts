@@ -21,7 +21,10 @@ export const TOOL_CALLING_CONVENTIONS: readonly ToolCallingConvention[] = [
   { convention: "mistral_nemo", markers: { start: "[TOOL_CALLS]", end: "[/TOOL_CALLS]" } },
   {
     convention: "deepseek_v3",
-    markers: { start: "<\uff5ctool\u2581calls\u2581begin\uff5c>", end: "<\uff5ctool\u2581calls\u2581end\uff5c>" },
+    markers: {
+      start: "<\uff5ctool\u2581calls\u2581begin\uff5c>",
+      end: "<\uff5ctool\u2581calls\u2581end\uff5c>",
+    },
   },
 ];
 
@@ -33,7 +36,8 @@ export function detectToolCalling(
   specialTokens: Readonly<Record<string, number>>,
 ): ToolCallingConvention | undefined {
   const convention = TOOL_CALLING_CONVENTIONS.find(
-    ({ markers }) => Object.hasOwn(specialTokens, markers.start) && Object.hasOwn(specialTokens, markers.end),
+    ({ markers }) =>
+      Object.hasOwn(specialTokens, markers.start) && Object.hasOwn(specialTokens, markers.end),
   );
   return convention === undefined ? undefined : structuredClone(convention);
 }

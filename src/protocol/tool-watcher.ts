@@ -65,7 +65,8 @@ export class ToolWatcher {
   constructor(map: TokenizerMap, startName: string, endName: string, regionCap?: number) {
     this.startId = markerId(map, startName);
     this.endId = markerId(map, endName);
-    this.regionCap = regionCap === undefined || regionCap <= 0 ? DEFAULT_REGION_CAP : Math.floor(regionCap);
+    this.regionCap =
+      regionCap === undefined || regionCap <= 0 ? DEFAULT_REGION_CAP : Math.floor(regionCap);
   }
 
   /**

@@ -25,7 +25,10 @@ export const CODEC_REQUIRED_FEATURES_HEADER = "Codec-Required-Features";
  * must not carry it: a non-standard header makes browsers send a CORS preflight request, which
  * static hosts and CDNs often reject. This library's own static fetches never send it.
  */
-export function withCodecClientVersion(init: RequestInit = {}, version: string = CODEC_CLIENT_VERSION): RequestInit {
+export function withCodecClientVersion(
+  init: RequestInit = {},
+  version: string = CODEC_CLIENT_VERSION,
+): RequestInit {
   const headers = new Headers(init.headers);
   if (!headers.has(CODEC_CLIENT_VERSION_HEADER)) {
     headers.set(CODEC_CLIENT_VERSION_HEADER, version);
@@ -61,7 +64,9 @@ export interface FetchVersionPolicyOptions {
  * @throws {@link CodecVersionPolicyError} when the body is not JSON with a `minimum_version`
  *   string and a `required_features` string array
  */
-export async function fetchVersionPolicy(options: FetchVersionPolicyOptions): Promise<VersionPolicy | null> {
+export async function fetchVersionPolicy(
+  options: FetchVersionPolicyOptions,
+): Promise<VersionPolicy | null> {
   const url = wellKnownUrl(options.origin, "version-policy.json");
   const response = await fetchWellKnown(url, options, "application/json");
   if (response === undefined) {
@@ -85,7 +90,11 @@ export async function fetchVersionPolicy(options: FetchVersionPolicyOptions): Pr
     throw new CodecVersionPolicyError(url, document, "minimum_version must be a string");
   }
   if (!isStringArray(policy.required_features)) {
-    throw new CodecVersionPolicyError(url, document, "required_features must be an array of strings");
+    throw new CodecVersionPolicyError(
+      url,
+      document,
+      "required_features must be an array of strings",
+    );
   }
   return document as VersionPolicy;
 }
@@ -99,7 +108,9 @@ export async function fetchVersionPolicy(options: FetchVersionPolicyOptions): Pr
  * `Codec-Min-Version` and `Codec-Required-Features` headers fill in, then `"unknown"`, an empty
  * list and {@link CODEC_CLIENT_VERSION}. A 426 therefore always yields an error.
  */
-export async function parseVersionRequired(response: Response): Promise<CodecVersionRequiredError | null> {
+export async function parseVersionRequired(
+  response: Response,
+): Promise<CodecVersionRequiredError | null> {
   if (response.status !== 426) {
     return null;
   }
@@ -111,11 +122,17 @@ export async function parseVersionRequired(response: Response): Promise<CodecVer
   } catch {
     // Not JSON: the raw text stays as the body and the headers supply the fields.
   }
-  const fields = typeof body === "object" && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+  const fields =
+    typeof body === "object" && body !== null && !Array.isArray(body)
+      ? (body as Record<string, unknown>)
+      : {};
 
   const headerFeatures = response.headers.get(CODEC_REQUIRED_FEATURES_HEADER);
   return new CodecVersionRequiredError({
-    minimumVersion: stringOr(fields.minimum_version, response.headers.get(CODEC_MIN_VERSION_HEADER) ?? "unknown"),
+    minimumVersion: stringOr(
+      fields.minimum_version,
+      response.headers.get(CODEC_MIN_VERSION_HEADER) ?? "unknown",
+    ),
     requiredFeatures: isStringArray(fields.required_features)
       ? fields.required_features
       : splitFeatures(headerFeatures),

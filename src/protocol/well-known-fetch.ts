@@ -22,10 +22,18 @@ export function wellKnownUrl(origin: string, path: string): string {
   try {
     parsed = new URL(origin);
   } catch {
-    throw new CodecInvalidArgumentError("origin", origin, "an absolute http(s) URL such as https://api.example.com");
+    throw new CodecInvalidArgumentError(
+      "origin",
+      origin,
+      "an absolute http(s) URL such as https://api.example.com",
+    );
   }
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
-    throw new CodecInvalidArgumentError("origin", origin, "an absolute http(s) URL such as https://api.example.com");
+    throw new CodecInvalidArgumentError(
+      "origin",
+      origin,
+      "an absolute http(s) URL such as https://api.example.com",
+    );
   }
   return `${origin.replace(/\/+$/, "")}${WELL_KNOWN_CODEC_PATH}/${path}`;
 }
@@ -64,7 +72,11 @@ export async function fetchWellKnown(
   if (response.status === 404) {
     return undefined;
   }
-  throw new CodecDiscoveryFetchError(url, response.status, `the server returned HTTP ${response.status}`);
+  throw new CodecDiscoveryFetchError(
+    url,
+    response.status,
+    `the server returned HTTP ${response.status}`,
+  );
 }
 
 /**
@@ -72,7 +84,11 @@ export async function fetchWellKnown(
  *
  * @throws {@link CodecDiscoveryFetchError} when the body cannot be read
  */
-export async function readBytes(url: string, response: Response, signal: AbortSignal | undefined): Promise<Uint8Array> {
+export async function readBytes(
+  url: string,
+  response: Response,
+  signal: AbortSignal | undefined,
+): Promise<Uint8Array> {
   try {
     return new Uint8Array(await response.arrayBuffer());
   } catch (error) {

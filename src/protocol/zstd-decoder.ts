@@ -15,7 +15,8 @@ let bindingPromise: Promise<{ binding: Binding }> | undefined;
  */
 function loadBinding(): Promise<{ binding: Binding }> {
   bindingPromise ??= import("zstd-codec/lib/module.js").then(
-    (module) => new Promise<{ binding: Binding }>((resolve) => module.run((binding) => resolve({ binding }))),
+    (module) =>
+      new Promise<{ binding: Binding }>((resolve) => module.run((binding) => resolve({ binding }))),
   );
   return bindingPromise;
 }
@@ -35,7 +36,10 @@ export async function* decompressZstd(
   const stream = new binding.ZstdDecompressStreamBinding();
   try {
     if (!stream.beginUsingDict(digested)) {
-      throw new CodecContentEncodingError("zstd", "Failed to start zstd decompression with the dictionary.");
+      throw new CodecContentEncodingError(
+        "zstd",
+        "Failed to start zstd decompression with the dictionary.",
+      );
     }
     for await (const chunk of body) {
       const output: Uint8Array[] = [];

@@ -34,7 +34,10 @@ export function isAdminRequest(request: FastifyRequest): boolean {
 function rejectCrossOrigin(request: FastifyRequest): void {
   const origin = request.headers.origin;
   if (origin === undefined || origin === `${request.protocol}://${request.headers.host}`) return;
-  throw new HttpError(ERRORS.authCrossOrigin, `admin routes do not accept requests from pages of another origin (${origin})`);
+  throw new HttpError(
+    ERRORS.authCrossOrigin,
+    `admin routes do not accept requests from pages of another origin (${origin})`,
+  );
 }
 
 function isAdminPath(path: string): boolean {
@@ -81,16 +84,21 @@ export function installAuth(app: FastifyInstance, options: AuthOptions): void {
       return;
     }
 
-    if (inferenceDigests.length > 0 && options.apiKeys.length > 0) checkCredentials(request, inferenceDigests);
+    if (inferenceDigests.length > 0 && options.apiKeys.length > 0)
+      checkCredentials(request, inferenceDigests);
   });
 }
 
 function checkCredentials(request: FastifyRequest, accepted: readonly Buffer[]): void {
   const presented = presentedCredential(request);
   if (presented === undefined) {
-    throw new HttpError(ERRORS.authMissingCredentials, "missing credentials; send Authorization: Bearer <key>", {
-      headers: { "WWW-Authenticate": 'Bearer realm="codec-serve"' },
-    });
+    throw new HttpError(
+      ERRORS.authMissingCredentials,
+      "missing credentials; send Authorization: Bearer <key>",
+      {
+        headers: { "WWW-Authenticate": 'Bearer realm="codec-serve"' },
+      },
+    );
   }
 
   const candidate = digest(presented);

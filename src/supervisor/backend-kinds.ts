@@ -108,8 +108,12 @@ const llamacpp: BackendKind = {
   loadsGgufFile: true,
   commandLine: (spec) => {
     const args = ["--host", spec.host, "--port", String(spec.port)];
-    if (spec.model !== "") args.push(...(isHubGgufSpec(spec.model) ? ["-hf", spec.model] : ["--model", spec.model]));
-    return { command: "llama-server", args: [...args, ...optional("--alias", spec.servedName), ...spec.extraArgs] };
+    if (spec.model !== "")
+      args.push(...(isHubGgufSpec(spec.model) ? ["-hf", spec.model] : ["--model", spec.model]));
+    return {
+      command: "llama-server",
+      args: [...args, ...optional("--alias", spec.servedName), ...spec.extraArgs],
+    };
   },
 };
 
@@ -118,7 +122,8 @@ const llamacpp: BackendKind = {
  * picks Q4_K_M when no quantisation is named); absolute, relative and `.gguf` paths are not.
  */
 function isHubGgufSpec(model: string): boolean {
-  if (model.startsWith("/") || model.startsWith(".") || model.toLowerCase().endsWith(".gguf")) return false;
+  if (model.startsWith("/") || model.startsWith(".") || model.toLowerCase().endsWith(".gguf"))
+    return false;
   return /^[^/\s]+\/[^/\s]+$/.test(model);
 }
 

@@ -42,7 +42,11 @@ export class BackendProcess {
    * Starts `commandLine` as the leader of a new process group, so stopping it also stops
    * any processes it forks. Each output line goes to `onLine`.
    */
-  static spawn(commandLine: CommandLine, env: NodeJS.ProcessEnv, onLine: (line: LogLine) => void): BackendProcess {
+  static spawn(
+    commandLine: CommandLine,
+    env: NodeJS.ProcessEnv,
+    onLine: (line: LogLine) => void,
+  ): BackendProcess {
     const child = spawn(commandLine.command, commandLine.args, {
       detached: true,
       env,
@@ -80,7 +84,10 @@ export class BackendProcess {
     if (this.#exit !== undefined) return this.#exit;
 
     this.#signalGroup("SIGTERM");
-    const exitedInTime = await Promise.race([this.exited.then(() => true), sleep(graceMs).then(() => false)]);
+    const exitedInTime = await Promise.race([
+      this.exited.then(() => true),
+      sleep(graceMs).then(() => false),
+    ]);
     if (!exitedInTime) this.#signalGroup("SIGKILL");
 
     const exit = await this.exited;
@@ -111,6 +118,8 @@ function forwardLines(
 }
 
 async function drained(child: ChildProcess): Promise<void> {
-  const streams = [child.stdout, child.stderr].filter((stream) => stream !== null && !stream.readableEnded);
+  const streams = [child.stdout, child.stderr].filter(
+    (stream) => stream !== null && !stream.readableEnded,
+  );
   await Promise.all(streams.map((stream) => once(stream!, "end").catch(() => undefined)));
 }

@@ -10,11 +10,26 @@ export type CorsOrigins = "*" | ReadonlyArray<string | RegExp>;
  * Origins allowed by default: pages served from this machine (`localhost`, `127.0.0.1`, `[::1]`,
  * any port), so a local browser app can stream from the server while other websites cannot.
  */
-export const LOCAL_ORIGINS: ReadonlyArray<RegExp> = [/^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/];
+export const LOCAL_ORIGINS: ReadonlyArray<RegExp> = [
+  /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/,
+];
 
 /** Headers a browser page may read from responses; the Codec client needs the dictionary hash. */
-const EXPOSED_HEADERS = ["Codec-Zstd-Dict", "X-Request-Id", "Retry-After", "Codec-Min-Version", "Codec-Required-Features"];
-const ALLOWED_HEADERS = ["Content-Type", "Authorization", "X-Api-Key", "X-Request-Id", "Codec-Client-Version", "X-Codec-Map"];
+const EXPOSED_HEADERS = [
+  "Codec-Zstd-Dict",
+  "X-Request-Id",
+  "Retry-After",
+  "Codec-Min-Version",
+  "Codec-Required-Features",
+];
+const ALLOWED_HEADERS = [
+  "Content-Type",
+  "Authorization",
+  "X-Api-Key",
+  "X-Request-Id",
+  "Codec-Client-Version",
+  "X-Codec-Map",
+];
 
 /**
  * Answers CORS preflights and adds CORS headers for inference and discovery routes. Admin

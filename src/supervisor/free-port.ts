@@ -12,6 +12,7 @@ export async function findFreePort(host: string): Promise<number> {
   });
   const address = server.address();
   await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error(`could not find a free port on ${host}`);
+  if (address === null || typeof address === "string")
+    throw new Error(`could not find a free port on ${host}`);
   return address.port;
 }

@@ -37,7 +37,12 @@ export class BackendStartError extends Error {
  */
 export async function waitForHealthy(
   url: string,
-  options: { timeoutMs: number; exited: Promise<ProcessExit>; signal?: AbortSignal; instanceId?: string },
+  options: {
+    timeoutMs: number;
+    exited: Promise<ProcessExit>;
+    signal?: AbortSignal;
+    instanceId?: string;
+  },
 ): Promise<void> {
   const deadline = Date.now() + options.timeoutMs;
   let exit: ProcessExit | undefined;
@@ -47,7 +52,8 @@ export async function waitForHealthy(
 
   for (;;) {
     if (exit !== undefined) throw exitError(exit);
-    if (options.signal?.aborted) throw new BackendStartError("cancelled", "the start was cancelled");
+    if (options.signal?.aborted)
+      throw new BackendStartError("cancelled", "the start was cancelled");
     if (Date.now() >= deadline) {
       throw new BackendStartError(
         "timed_out",
@@ -66,12 +72,16 @@ export async function waitForHealthy(
  */
 async function probe(url: string, instanceId: string | undefined): Promise<boolean> {
   try {
-    const response = await request(url, { headersTimeout: PROBE_TIMEOUT_MS, bodyTimeout: PROBE_TIMEOUT_MS });
+    const response = await request(url, {
+      headersTimeout: PROBE_TIMEOUT_MS,
+      bodyTimeout: PROBE_TIMEOUT_MS,
+    });
     if (instanceId === undefined) {
       await response.body.dump();
       return response.statusCode === 200;
     }
-    const body = (await response.body.json().catch(() => undefined)) as { instance_id?: unknown } | undefined;
+    const body = (await response.body.json().catch(() => undefined)) as
+      { instance_id?: unknown } | undefined;
     return response.statusCode === 200 && body?.instance_id === instanceId;
   } catch {
     return false;

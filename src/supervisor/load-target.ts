@@ -15,7 +15,15 @@ export interface LoadTargetOptions {
 }
 
 /** Flags the supervisor sets on the backend command line itself. */
-const RESERVED_FLAGS = new Set(["--host", "--port", "--model", "--model-path", "-m", "-hf", "--hf-repo"]);
+const RESERVED_FLAGS = new Set([
+  "--host",
+  "--port",
+  "--model",
+  "--model-path",
+  "-m",
+  "-hf",
+  "--hf-repo",
+]);
 
 /**
  * Resolves a model name for a load. A registry name comes first. A hub id or an absolute path
@@ -28,7 +36,9 @@ export async function resolveLoadTarget(
   options: LoadTargetOptions,
 ): Promise<{ model: string; servedName: string | undefined }> {
   if (isValidModelName(name) && (await isDirectory(join(options.modelsDir, name)))) {
-    const model = options.kind.loadsGgufFile ? await resolveLocal(name, options.modelsDir) : join(options.modelsDir, name);
+    const model = options.kind.loadsGgufFile
+      ? await resolveLocal(name, options.modelsDir)
+      : join(options.modelsDir, name);
     // A registry model is served under its registry name, not its file name.
     return { model, servedName: name };
   }
@@ -66,10 +76,14 @@ export function checkExtraArgs(args: readonly string[]): void {
   for (const arg of args) {
     const flag = arg.split("=", 1)[0]!;
     if (RESERVED_FLAGS.has(flag)) {
-      throw new HttpError(ERRORS.backendInvalidArgs, `extra_args must not set ${flag}; the supervisor sets it`, {
-        param: "extra_args",
-        value: arg,
-      });
+      throw new HttpError(
+        ERRORS.backendInvalidArgs,
+        `extra_args must not set ${flag}; the supervisor sets it`,
+        {
+          param: "extra_args",
+          value: arg,
+        },
+      );
     }
   }
 }

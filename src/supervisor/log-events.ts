@@ -9,9 +9,15 @@ const SECRET_FLAG = /key|token|secret|password/i;
 export function redactArgs(args: readonly string[]): string[] {
   return args.map((arg, index) => {
     const [flag, inlineValue] = arg.split("=", 2);
-    if (inlineValue !== undefined && flag !== undefined && SECRET_FLAG.test(flag)) return `${flag}=[redacted]`;
+    if (inlineValue !== undefined && flag !== undefined && SECRET_FLAG.test(flag))
+      return `${flag}=[redacted]`;
     const previous = args[index - 1];
-    if (previous !== undefined && previous.startsWith("-") && !previous.includes("=") && SECRET_FLAG.test(previous)) {
+    if (
+      previous !== undefined &&
+      previous.startsWith("-") &&
+      !previous.includes("=") &&
+      SECRET_FLAG.test(previous)
+    ) {
       return "[redacted]";
     }
     return arg;
@@ -22,10 +28,16 @@ export function backendStarting(
   log: EventLogger,
   fields: { backend: string; model: string; command: string; args: readonly string[]; pid: number },
 ): void {
-  log.info({ event: "backend.starting", ...fields, args: redactArgs(fields.args) }, "starting the backend");
+  log.info(
+    { event: "backend.starting", ...fields, args: redactArgs(fields.args) },
+    "starting the backend",
+  );
 }
 
-export function backendReady(log: EventLogger, fields: { backend: string; model: string; pid: number; durationMs: number }): void {
+export function backendReady(
+  log: EventLogger,
+  fields: { backend: string; model: string; pid: number; durationMs: number },
+): void {
   log.info({ event: "backend.ready", ...fields }, "the backend is ready");
 }
 
@@ -33,7 +45,10 @@ export function backendStartFailed(
   log: EventLogger,
   fields: { backend: string; model: string; pid: number; reason: string; durationMs: number },
 ): void {
-  log.error({ event: "backend.start_failed", ...fields }, `the backend failed to start: ${fields.reason}`);
+  log.error(
+    { event: "backend.start_failed", ...fields },
+    `the backend failed to start: ${fields.reason}`,
+  );
 }
 
 export function backendExited(
@@ -45,17 +60,31 @@ export function backendExited(
   else log.warn(event, "the backend exited unexpectedly");
 }
 
-export function restartScheduled(log: EventLogger, fields: { model: string; attempt: number; delayMs: number }): void {
-  log.warn({ event: "backend.restart_scheduled", ...fields }, `restarting the backend in ${fields.delayMs} ms (attempt ${fields.attempt})`);
+export function restartScheduled(
+  log: EventLogger,
+  fields: { model: string; attempt: number; delayMs: number },
+): void {
+  log.warn(
+    { event: "backend.restart_scheduled", ...fields },
+    `restarting the backend in ${fields.delayMs} ms (attempt ${fields.attempt})`,
+  );
 }
 
-export function backendStopped(log: EventLogger, fields: { pid: number; durationMs: number; killed: boolean }): void {
+export function backendStopped(
+  log: EventLogger,
+  fields: { pid: number; durationMs: number; killed: boolean },
+): void {
   log.info({ event: "backend.stopped", ...fields }, "the backend stopped");
 }
 
 export function backendStateChanged(log: EventLogger, transition: BackendTransition): void {
   log.debug(
-    { event: "backend.state_changed", from: transition.from, to: transition.to, reason: transition.reason },
+    {
+      event: "backend.state_changed",
+      from: transition.from,
+      to: transition.to,
+      reason: transition.reason,
+    },
     `backend ${transition.from} -> ${transition.to}`,
   );
 }
@@ -64,9 +93,16 @@ export function initialModelSkipped(log: EventLogger, fields: { reason: string }
   log.info({ event: "supervisor.no_initial_model", ...fields }, "starting without a backend");
 }
 
-export function initialModelFailed(log: EventLogger, fields: { model: string }, error: unknown): void {
+export function initialModelFailed(
+  log: EventLogger,
+  fields: { model: string },
+  error: unknown,
+): void {
   const reason = error instanceof Error ? error.message : String(error);
-  log.error({ event: "supervisor.initial_model_failed", ...fields, err: error }, `the initial model did not load: ${reason}`);
+  log.error(
+    { event: "supervisor.initial_model_failed", ...fields, err: error },
+    `the initial model did not load: ${reason}`,
+  );
 }
 
 export function supervisorStopping(log: EventLogger, fields: { signal: string }): void {
@@ -80,11 +116,21 @@ export function adminOpenToLoopbackOnly(log: EventLogger, fields: { host: string
   );
 }
 
-export function servingStateNotSaved(log: EventLogger, fields: { path: string }, error: unknown): void {
-  log.error({ event: "supervisor.serving_state_not_saved", ...fields, err: error }, "failed to save the served model");
+export function servingStateNotSaved(
+  log: EventLogger,
+  fields: { path: string },
+  error: unknown,
+): void {
+  log.error(
+    { event: "supervisor.serving_state_not_saved", ...fields, err: error },
+    "failed to save the served model",
+  );
 }
 
-export function demoModelReady(log: EventLogger, fields: { path: string; durationMs: number }): void {
+export function demoModelReady(
+  log: EventLogger,
+  fields: { path: string; durationMs: number },
+): void {
   log.info({ event: "supervisor.demo_model_ready", ...fields }, "demo model ready");
 }
 
@@ -93,5 +139,8 @@ export function proxyUpstreamFailed(
   fields: { reqId: string; url: string; afterHeaders: boolean },
   error: unknown,
 ): void {
-  log.warn({ event: "proxy.upstream_failed", ...fields, err: error }, "request to the backend failed");
+  log.warn(
+    { event: "proxy.upstream_failed", ...fields, err: error },
+    "request to the backend failed",
+  );
 }

@@ -28,7 +28,9 @@ export async function resolveGgufModel(spec: string, modelsDir: string): Promise
   }
   if (info.isFile()) return path;
 
-  const ggufFiles = (await readdir(path)).filter((name) => name.toLowerCase().endsWith(".gguf")).sort();
+  const ggufFiles = (await readdir(path))
+    .filter((name) => name.toLowerCase().endsWith(".gguf"))
+    .sort();
   if (ggufFiles.length === 1) return join(path, ggufFiles[0]!);
   if (ggufFiles.length === 0) {
     throw new ModelNotFoundError(spec, `model '${spec}' has no .gguf file in ${path}`);
@@ -41,8 +43,18 @@ export async function resolveGgufModel(spec: string, modelsDir: string): Promise
 
 /** A registry name is one path component; anything else is not looked up in `modelsDir`. */
 function registryPath(name: string, modelsDir: string): string {
-  if (name === "" || name === "." || name === ".." || name.includes("/") || name.includes("\\") || name.startsWith(".")) {
-    throw new ModelNotFoundError(name, `model '${name}' is neither an absolute path nor a registry name`);
+  if (
+    name === "" ||
+    name === "." ||
+    name === ".." ||
+    name.includes("/") ||
+    name.includes("\\") ||
+    name.startsWith(".")
+  ) {
+    throw new ModelNotFoundError(
+      name,
+      `model '${name}' is neither an absolute path nor a registry name`,
+    );
   }
   return join(modelsDir, name);
 }

@@ -20,7 +20,11 @@ import { registerEventRoutes } from "./events/sse-route.js";
 import { createSupervisorEventBus, type SupervisorEventBus } from "./events/supervisor-events.js";
 import { DEFAULT_RESTART_POLICY } from "./lifecycle/restart-policy.js";
 import type { LoadTarget } from "./lifecycle/backend-instance.js";
-import { readServingState, writeServingState, type ServingState } from "./lifecycle/serving-state.js";
+import {
+  readServingState,
+  writeServingState,
+  type ServingState,
+} from "./lifecycle/serving-state.js";
 import {
   adminOpenToLoopbackOnly,
   demoModelReady,
@@ -93,8 +97,13 @@ function acceptJsonWithAnyContentType(app: FastifyInstance): void {
         done(null, JSON.parse(text));
       } catch (error) {
         // JSON.parse quotes the start of the body, which is unreadable when the body is binary.
-        const reason = /[^\P{Cc}\t\n\r]|\uFFFD/u.test(text) ? "it contains binary data" : (error as Error).message;
-        done(new HttpError(ERRORS.requestInvalidJson, `request body is not valid JSON: ${reason}`), undefined);
+        const reason = /[^\P{Cc}\t\n\r]|\uFFFD/u.test(text)
+          ? "it contains binary data"
+          : (error as Error).message;
+        done(
+          new HttpError(ERRORS.requestInvalidJson, `request body is not valid JSON: ${reason}`),
+          undefined,
+        );
       }
     },
   );
@@ -146,14 +155,22 @@ export async function startSupervisor(
     onEvent: (type, data) => events.publish(type, data),
   });
   const proxy = new BackendProxy(log);
-  const registry = new ModelRegistry(registryOptionsFromEnv(options.modelsDir), { backend, events, log });
+  const registry = new ModelRegistry(registryOptionsFromEnv(options.modelsDir), {
+    backend,
+    events,
+    log,
+  });
   await registry.init();
 
   const app = createApp({ logger: log, source: "supervisor" });
   acceptJsonWithAnyContentType(app);
   await installCors(app, options.corsOrigins);
   installAuth(app, { adminToken: options.adminToken, apiKeys: options.apiKeys });
-  if (options.adminToken === undefined && !isLoopback(options.host) && options.host !== "localhost") {
+  if (
+    options.adminToken === undefined &&
+    !isLoopback(options.host) &&
+    options.host !== "localhost"
+  ) {
     adminOpenToLoopbackOnly(log, { host: options.host });
   }
   registerLifecycleRoutes(app, {
@@ -176,7 +193,9 @@ export async function startSupervisor(
   // A failure is logged and shown by /admin/status; the supervisor keeps serving either way.
   const initialLoad = loadInitialModel(options, backend, log).catch((error: unknown) => {
     initialModelFailed(log, { model: options.initialModel ?? "the saved or demo model" }, error);
-    backend.noteFailure(`the initial model did not load: ${error instanceof Error ? error.message : String(error)}`);
+    backend.noteFailure(
+      `the initial model did not load: ${error instanceof Error ? error.message : String(error)}`,
+    );
   });
 
   let closing: Promise<void> | undefined;
@@ -185,7 +204,9 @@ export async function startSupervisor(
       // Running pulls stop first and keep their partial files, so blocking pull requests finish.
       await registry.close();
       // In-flight requests get the drain timeout; the engine then ends what still runs cleanly.
-      await closeApp(app, CLOSE_GRACE_MS, () => backend.stop({ remember: false, drainMs: options.drainTimeoutMs }));
+      await closeApp(app, CLOSE_GRACE_MS, () =>
+        backend.stop({ remember: false, drainMs: options.drainTimeoutMs }),
+      );
       await proxy.close();
     })();
     return closing;
@@ -197,7 +218,11 @@ export async function startSupervisor(
  * Picks the model to start with: `CODEC_INITIAL_MODEL` when set, else the model that served
  * before the last shutdown, else the demo model (embedded engine only).
  */
-async function loadInitialModel(options: SupervisorOptions, backend: BackendManager, log: Logger): Promise<void> {
+async function loadInitialModel(
+  options: SupervisorOptions,
+  backend: BackendManager,
+  log: Logger,
+): Promise<void> {
   const kind = getBackendKind(options.backend);
   const spec = options.initialModel;
 
@@ -218,7 +243,9 @@ async function loadInitialModel(options: SupervisorOptions, backend: BackendMana
     return;
   }
   if (spec === undefined && !kind.needsLocalModel) {
-    initialModelSkipped(log, { reason: `no initial model is configured for the ${kind.name} backend` });
+    initialModelSkipped(log, {
+      reason: `no initial model is configured for the ${kind.name} backend`,
+    });
     return;
   }
 
@@ -244,16 +271,24 @@ async function resolveInitialModel(
   }
 
   const registryDir = join(options.modelsDir, spec);
-  const isRegistryModel = isValidModelName(spec) && ((await stat(registryDir).catch(() => undefined))?.isDirectory() ?? false);
+  const isRegistryModel =
+    isValidModelName(spec) &&
+    ((await stat(registryDir).catch(() => undefined))?.isDirectory() ?? false);
   const kind = getBackendKind(options.backend);
   const needsLocalModel = kind.needsLocalModel;
   if (isRegistryModel) {
-    return { model: kind.loadsGgufFile ? await resolveGgufModel(spec, options.modelsDir) : registryDir, servedName: spec };
+    return {
+      model: kind.loadsGgufFile ? await resolveGgufModel(spec, options.modelsDir) : registryDir,
+      servedName: spec,
+    };
   }
   if (!needsLocalModel) return { model: spec, servedName: undefined };
 
   if (!isPathLike(spec)) {
-    throw new ModelNotFoundError(spec, `model '${spec}' not found: ${registryDir} does not exist, and it is not a path to a GGUF file`);
+    throw new ModelNotFoundError(
+      spec,
+      `model '${spec}' not found: ${registryDir} does not exist, and it is not a path to a GGUF file`,
+    );
   }
   return { model: await resolveGgufModel(resolve(spec), options.modelsDir), servedName: undefined };
 }
@@ -263,7 +298,11 @@ function isPathLike(spec: string): boolean {
   return spec.includes("/") || spec.includes("\\") || spec.toLowerCase().endsWith(".gguf");
 }
 
-function saveServingState(options: SupervisorOptions, serving: LoadTarget | undefined, log: Logger): Promise<void> {
+function saveServingState(
+  options: SupervisorOptions,
+  serving: LoadTarget | undefined,
+  log: Logger,
+): Promise<void> {
   const savedAt = new Date().toISOString();
   const state: ServingState =
     serving === undefined

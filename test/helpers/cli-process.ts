@@ -32,14 +32,19 @@ export interface ServeProcess {
 }
 
 /** Starts `codec-serve serve ARGS` and resolves once the supervisor listens. */
-export async function startServeProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> {
+export async function startServeProcess(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<ServeProcess> {
   const child = spawn(process.execPath, [CLI_ENTRY, "serve", ...args], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const events: Array<Record<string, any>> = [];
   const listening = new Promise<number>((resolve, reject) => {
-    child.once("exit", (code) => reject(new Error(`codec-serve serve exited with code ${code} before listening`)));
+    child.once("exit", (code) =>
+      reject(new Error(`codec-serve serve exited with code ${code} before listening`)),
+    );
     createInterface({ input: child.stdout! }).on("line", (line) => {
       let event: Record<string, any>;
       try {
@@ -48,7 +53,8 @@ export async function startServeProcess(args: string[], env: NodeJS.ProcessEnv =
         return;
       }
       events.push(event);
-      if (event.event === "http.listening" && event.role === "supervisor") resolve(event.port as number);
+      if (event.event === "http.listening" && event.role === "supervisor")
+        resolve(event.port as number);
     });
   });
   const port = await listening;

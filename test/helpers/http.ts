@@ -1,5 +1,9 @@
 /** Sends a JSON POST and returns the response. */
-export function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+export function postJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<Response> {
   return fetch(url, {
     method: "POST",
     headers: { "Content-Type": "application/json", ...headers },

@@ -39,7 +39,11 @@ export async function qwenTokenizerJson(): Promise<unknown> {
 export function llamaTokenizerJson(): Record<string, unknown> {
   const vocab = Object.fromEntries(llamaTokenizer.vocabById.map((token, id) => [token, id]));
   return {
-    added_tokens: [0, 1, 2].map((id) => ({ id, content: llamaTokenizer.vocabById[id], special: true })),
+    added_tokens: [0, 1, 2].map((id) => ({
+      id,
+      content: llamaTokenizer.vocabById[id],
+      special: true,
+    })),
     normalizer: {
       type: "Sequence",
       normalizers: [
@@ -64,7 +68,9 @@ let llama: Promise<BuiltTokenizerMap> | undefined;
 
 /** Builds the Qwen map once per test process. */
 export function qwenMap(): Promise<BuiltTokenizerMap> {
-  qwen ??= qwenTokenizerJson().then((json) => buildMapFromTokenizerJson(json, { id: "qwen/qwen3" }));
+  qwen ??= qwenTokenizerJson().then((json) =>
+    buildMapFromTokenizerJson(json, { id: "qwen/qwen3" }),
+  );
   return qwen;
 }
 

@@ -17,7 +17,12 @@ export const AFTER_TOOL_CALL = [27_357, 13];
 export const LOOP_PROMPT = [13_048];
 
 /** The token sequence greedy decoding repeats: a tool call, then ` Done.`. */
-export const TOOL_CALL_LOOP = [TOOL_CALL_START, ...TOOL_CALL_BODY, TOOL_CALL_END, ...AFTER_TOOL_CALL];
+export const TOOL_CALL_LOOP = [
+  TOOL_CALL_START,
+  ...TOOL_CALL_BODY,
+  TOOL_CALL_END,
+  ...AFTER_TOOL_CALL,
+];
 
 /**
  * Returns a demo model whose greedy output after `Hi` (or after the newline that ends the chat
@@ -29,6 +34,8 @@ export function steeredModelPath(): Promise<string> {
     // The Qwen chat template ends with "<|im_start|>assistant\n"; token 198 is "\n".
     [198, TOOL_CALL_START],
   ];
-  TOOL_CALL_LOOP.forEach((id, index) => transitions.push([id, TOOL_CALL_LOOP[(index + 1) % TOOL_CALL_LOOP.length]!]));
+  TOOL_CALL_LOOP.forEach((id, index) =>
+    transitions.push([id, TOOL_CALL_LOOP[(index + 1) % TOOL_CALL_LOOP.length]!]),
+  );
   return ensureDemoModel(join(TEST_CACHE_DIR, "demo-models"), { transitions });
 }

@@ -43,7 +43,18 @@ export async function startTestSupervisor(
     demoModelsDir: join(TEST_CACHE_DIR, "demo-models"),
     modelsDir,
     initialModel: undefined,
-    backendArgs: ["--threads", "1", "--ctx-size", "512", "--parallel", "2", "--gpu", "cpu", "--log-level", "warn"],
+    backendArgs: [
+      "--threads",
+      "1",
+      "--ctx-size",
+      "512",
+      "--parallel",
+      "2",
+      "--gpu",
+      "cpu",
+      "--log-level",
+      "warn",
+    ],
     startupTimeoutMs: 60_000,
     shutdownGraceMs: 5_000,
     swapMode: "restart",
@@ -57,7 +68,10 @@ export async function startTestSupervisor(
     logLevel: capture === undefined ? "warn" : "info",
     ...overrides,
   };
-  const supervisor = await startSupervisor(options, createLogger("supervisor", options.logLevel, capture?.destination));
+  const supervisor = await startSupervisor(
+    options,
+    createLogger("supervisor", options.logLevel, capture?.destination),
+  );
   return {
     supervisor,
     baseUrl: `http://127.0.0.1:${listeningPort(supervisor.app)}`,

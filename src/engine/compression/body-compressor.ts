@@ -1,4 +1,10 @@
-import { constants, createBrotliCompress, createGzip, type BrotliCompress, type Gzip } from "node:zlib";
+import {
+  constants,
+  createBrotliCompress,
+  createGzip,
+  type BrotliCompress,
+  type Gzip,
+} from "node:zlib";
 
 import type { ContentCoding } from "./negotiate.js";
 import type { ZstdDictionary } from "./zstd-dictionary.js";

@@ -18,7 +18,11 @@ export class FlushWindow {
   /** Flushes run one after another; writes keep their order and backpressure. */
   #chain: Promise<void> = Promise.resolve();
 
-  constructor(compressor: BodyCompressor, write: (bytes: Uint8Array) => Promise<void>, intervalMs: number) {
+  constructor(
+    compressor: BodyCompressor,
+    write: (bytes: Uint8Array) => Promise<void>,
+    intervalMs: number,
+  ) {
     this.#compressor = compressor;
     this.#write = write;
     this.#intervalMs = intervalMs;

@@ -35,7 +35,10 @@ export function parseAcceptEncoding(header: string | undefined): Map<string, num
  * q-values decide acceptability only, not order. `q=0` means "not acceptable", as RFC 9110
  * defines it, although the sglang Codec engine ignores q-values, `q=0` included.
  */
-export function chooseContentCoding(header: string | undefined, zstdAvailable: boolean): ContentCoding {
+export function chooseContentCoding(
+  header: string | undefined,
+  zstdAvailable: boolean,
+): ContentCoding {
   const accepted = parseAcceptEncoding(header);
   const wildcard = accepted.get("*") ?? 0;
   for (const coding of PREFERENCE) {

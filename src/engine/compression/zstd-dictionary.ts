@@ -41,7 +41,9 @@ export function parseZstdDictionary(bytes: Uint8Array): ZstdDictionary {
   // Three repeat offsets of 4 bytes each.
   offset += 12;
   if (offset > bytes.length) {
-    throw new Error(`the zstd dictionary header is truncated: it needs ${offset} bytes, the file has ${bytes.length}`);
+    throw new Error(
+      `the zstd dictionary header is truncated: it needs ${offset} bytes, the file has ${bytes.length}`,
+    );
   }
   return { bytes, id, content: bytes.subarray(offset) };
 }
@@ -64,7 +66,8 @@ function fseTableLength(bytes: Uint8Array, start: number, maxSymbol: number): nu
     let value = 0;
     for (let bit = 0; bit < count; bit++) {
       const byte = bytes[(position + bit) >> 3];
-      if (byte === undefined) throw new Error("the zstd dictionary ends inside an FSE table description");
+      if (byte === undefined)
+        throw new Error("the zstd dictionary ends inside an FSE table description");
       value += ((byte >> ((position + bit) & 7)) & 1) * 2 ** bit;
     }
     position += count;
@@ -116,7 +119,8 @@ function fseTableLength(bytes: Uint8Array, start: number, maxSymbol: number): nu
       threshold >>= 1;
     }
   }
-  if (remaining !== 1) throw new Error("an FSE table description in the zstd dictionary is malformed");
+  if (remaining !== 1)
+    throw new Error("an FSE table description in the zstd dictionary is malformed");
   return Math.ceil(position / 8) - start;
 }
 

@@ -61,7 +61,9 @@ export class ZstdStreamEncoder {
 
   constructor(dictionary: ZstdDictionary) {
     this.#dictionary = dictionary;
-    const content = dictionary.content.subarray(Math.max(0, dictionary.content.length - WINDOW_SIZE / 2));
+    const content = dictionary.content.subarray(
+      Math.max(0, dictionary.content.length - WINDOW_SIZE / 2),
+    );
     this.#history = new Uint8Array(Math.max(content.length * 2, 64 * 1024));
     this.#history.set(content);
     this.#historyLength = content.length;
@@ -118,7 +120,9 @@ export class ZstdStreamEncoder {
     if (this.#historyLength + data.length > this.#history.length) {
       const keep = Math.min(this.#historyLength, WINDOW_SIZE - data.length - MAX_BLOCK_SIZE);
       const needed = keep + data.length;
-      const next = new Uint8Array(Math.min(Math.max(needed * 2, this.#history.length), WINDOW_SIZE * 2));
+      const next = new Uint8Array(
+        Math.min(Math.max(needed * 2, this.#history.length), WINDOW_SIZE * 2),
+      );
       next.set(this.#history.subarray(this.#historyLength - keep, this.#historyLength));
       this.#historyStart += this.#historyLength - keep;
       this.#history = next;
@@ -143,7 +147,11 @@ export class ZstdStreamEncoder {
 
   /** Adds every position before `limit` to the hash table. Callers only pass limits whose 4 bytes are known. */
   #indexBefore(limit: number): void {
-    for (let position = Math.max(this.#hashedUpTo, this.#historyStart); position < limit; position++) {
+    for (
+      let position = Math.max(this.#hashedUpTo, this.#historyStart);
+      position < limit;
+      position++
+    ) {
       const hash = this.#hashAt(position);
       this.#chain[position % WINDOW_SIZE] = this.#head[hash]!;
       this.#head[hash] = position;
@@ -165,7 +173,11 @@ export class ZstdStreamEncoder {
         continue;
       }
       for (let p = literalStart; p < position; p++) literals.push(this.#byteAt(p));
-      sequences.push({ literalLength: position - literalStart, matchLength: match.length, offset: match.offset });
+      sequences.push({
+        literalLength: position - literalStart,
+        matchLength: match.length,
+        offset: match.offset,
+      });
       position += match.length;
       literalStart = position;
     }
@@ -180,9 +192,17 @@ export class ZstdStreamEncoder {
     const minimumPosition = Math.max(this.#historyStart, position - WINDOW_SIZE + 1);
     let candidate = this.#head[this.#hashAt(position)]!;
     let best: { length: number; offset: number } | undefined;
-    for (let depth = 0; depth < MAX_CHAIN_DEPTH && candidate >= minimumPosition && candidate < position; depth++) {
+    for (
+      let depth = 0;
+      depth < MAX_CHAIN_DEPTH && candidate >= minimumPosition && candidate < position;
+      depth++
+    ) {
       let length = 0;
-      while (position + length < end && this.#byteAt(candidate + length) === this.#byteAt(position + length)) length++;
+      while (
+        position + length < end &&
+        this.#byteAt(candidate + length) === this.#byteAt(position + length)
+      )
+        length++;
       if (length >= MIN_MATCH && (best === undefined || length > best.length)) {
         best = { length, offset: position - candidate };
       }
@@ -228,19 +248,21 @@ interface Coded {
 }
 
 const LITERAL_LENGTH_BASELINES = [
-  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 20, 22, 24, 28, 32, 40, 48, 64, 128, 256, 512,
-  1024, 2048, 4096, 8192, 16384, 32768, 65536,
+  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 20, 22, 24, 28, 32, 40, 48, 64, 128,
+  256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536,
 ];
 const LITERAL_LENGTH_BITS = [
-  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 3, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 3, 3, 4, 6, 7, 8, 9, 10, 11, 12,
+  13, 14, 15, 16,
 ];
 const MATCH_LENGTH_BASELINES = [
-  3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33,
-  34, 35, 37, 39, 41, 43, 47, 51, 59, 67, 83, 99, 131, 259, 515, 1027, 2051, 4099, 8195, 16387, 32771, 65539,
+  3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28,
+  29, 30, 31, 32, 33, 34, 35, 37, 39, 41, 43, 47, 51, 59, 67, 83, 99, 131, 259, 515, 1027, 2051,
+  4099, 8195, 16387, 32771, 65539,
 ];
 const MATCH_LENGTH_BITS = [
-  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 3,
-  3, 4, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+  1, 1, 1, 2, 2, 3, 3, 4, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
 ];
 
 function codeFor(value: number, baselines: readonly number[], bits: readonly number[]): Coded {
@@ -258,13 +280,16 @@ function offsetCode(offset: number): Coded {
 
 /** The predefined normalized distributions of RFC 8878 (accuracy logs 6, 6 and 5). */
 const LITERAL_LENGTH_TABLE = buildEncodingTable(
-  [4, 3, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3, 2, 1, 1, 1, 1, 1, -1, -1, -1, -1],
+  [
+    4, 3, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3, 2, 1, 1, 1, 1, 1,
+    -1, -1, -1, -1,
+  ],
   6,
 );
 const MATCH_LENGTH_TABLE = buildEncodingTable(
   [
-    1, 4, 3, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, -1, -1, -1, -1, -1, -1, -1,
+    1, 4, 3, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, -1, -1, -1, -1, -1, -1, -1,
   ],
   6,
 );
@@ -370,7 +395,12 @@ class BitWriter {
   }
 }
 
-function encodeSymbol(writer: BitWriter, table: EncodingTable, state: number, symbol: number): number {
+function encodeSymbol(
+  writer: BitWriter,
+  table: EncodingTable,
+  state: number,
+  symbol: number,
+): number {
   const bits = (state + table.deltaBits[symbol]!) >>> 16;
   writer.write(state, bits);
   return table.states[(state >>> bits) + table.deltaState[symbol]!]!;
@@ -408,7 +438,10 @@ function encodeSequences(sequences: Sequence[]): Uint8Array {
   return writer.close();
 }
 
-function writeExtraBits(writer: BitWriter, sequence: { literal: Coded; match: Coded; offset: Coded }): void {
+function writeExtraBits(
+  writer: BitWriter,
+  sequence: { literal: Coded; match: Coded; offset: Coded },
+): void {
   writer.write(sequence.literal.extra, sequence.literal.extraBits);
   writer.write(sequence.match.extra, sequence.match.extraBits);
   writer.write(sequence.offset.extra, sequence.offset.extraBits);

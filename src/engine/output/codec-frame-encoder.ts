@@ -1,5 +1,10 @@
 import type { ErrorEnvelope } from "../../http/envelope.js";
-import { BINARY_CONTENT_TYPES, type BinaryStreamFormat, type CodecFrame, type StreamFormat } from "../../protocol/frame.js";
+import {
+  BINARY_CONTENT_TYPES,
+  type BinaryStreamFormat,
+  type CodecFrame,
+  type StreamFormat,
+} from "../../protocol/frame.js";
 import { MsgpackDeltaEncoder } from "../../protocol/msgpack-delta-frame.js";
 import { encodeMsgpackFrame } from "../../protocol/msgpack-frame.js";
 import { encodeProtobufFrame } from "../../protocol/protobuf-frame.js";
@@ -48,16 +53,29 @@ export class CodecFrameEncoder implements StreamEncoder {
 
     const watched = this.#detector.feed(release.ids);
     if (watched.ids.length === 0 && watched.toolCalls.length === 0) return undefined;
-    return this.#encodeFrame({ ids: watched.ids, done: false, ...toolCallsField(watched.toolCalls) });
+    return this.#encodeFrame({
+      ids: watched.ids,
+      done: false,
+      ...toolCallsField(watched.toolCalls),
+    });
   }
 
   close(result: GenerationResult): BodyChunk {
     if (this.#detector === undefined) {
-      return this.#encodeFrame({ ids: result.tail.ids, done: true, finish_reason: result.finishReason });
+      return this.#encodeFrame({
+        ids: result.tail.ids,
+        done: true,
+        finish_reason: result.finishReason,
+      });
     }
     const watched = this.#detector.feed(result.tail.ids);
     const ids = [...watched.ids, ...this.#detector.end()];
-    return this.#encodeFrame({ ids, done: true, finish_reason: result.finishReason, ...toolCallsField(watched.toolCalls) });
+    return this.#encodeFrame({
+      ids,
+      done: true,
+      finish_reason: result.finishReason,
+      ...toolCallsField(watched.toolCalls),
+    });
   }
 
   fail(_envelope: ErrorEnvelope): BodyChunk {

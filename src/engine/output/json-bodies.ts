@@ -12,7 +12,11 @@ export function completionBody(identity: ResponseIdentity, text: string, result:
 }
 
 /** Builds the non-streaming `/v1/chat/completions` response body. */
-export function chatCompletionBody(identity: ResponseIdentity, text: string, result: GenerationResult) {
+export function chatCompletionBody(
+  identity: ResponseIdentity,
+  text: string,
+  result: GenerationResult,
+) {
   return {
     ...identity,
     object: "chat.completion",

@@ -37,12 +37,19 @@ abstract class OpenAiSseEncoder implements StreamEncoder {
 
   /** One chunk event with these choices. */
   protected choicesEvent(choices: unknown[]): string {
-    return event({ ...this.#identity, object: this.#object, choices, ...(this.#includeUsage ? { usage: null } : {}) });
+    return event({
+      ...this.#identity,
+      object: this.#object,
+      choices,
+      ...(this.#includeUsage ? { usage: null } : {}),
+    });
   }
 
   /** The closing events: the usage chunk when requested, then `[DONE]`. */
   protected end(usage: Usage): string {
-    const usageEvent = this.#includeUsage ? event({ ...this.#identity, object: this.#object, choices: [], usage }) : "";
+    const usageEvent = this.#includeUsage
+      ? event({ ...this.#identity, object: this.#object, choices: [], usage })
+      : "";
     return usageEvent + DONE;
   }
 }
@@ -63,7 +70,9 @@ export class CompletionSseEncoder extends OpenAiSseEncoder {
   }
 
   close(result: GenerationResult): BodyChunk {
-    return this.choicesEvent([choice(result.tail.text, result.finishReason)]) + this.end(result.usage);
+    return (
+      this.choicesEvent([choice(result.tail.text, result.finishReason)]) + this.end(result.usage)
+    );
   }
 }
 
@@ -83,7 +92,10 @@ export class ChatSseEncoder extends OpenAiSseEncoder {
   }
 
   close(result: GenerationResult): BodyChunk {
-    const tail = result.tail.text === "" ? "" : this.choicesEvent([delta({ content: result.tail.text }, null)]);
+    const tail =
+      result.tail.text === ""
+        ? ""
+        : this.choicesEvent([delta({ content: result.tail.text }, null)]);
     return tail + this.choicesEvent([delta({}, result.finishReason)]) + this.end(result.usage);
   }
 }

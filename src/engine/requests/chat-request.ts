@@ -4,7 +4,11 @@ import { unsupportedParam } from "../../http/errors.js";
 import type { ChatTemplate, TemplateMessage } from "../chat-template.js";
 import { commonFields } from "./common-fields.js";
 import type { PromptTokenizer } from "./completion-request.js";
-import { resolveMaxTokens, resolveRequestSettings, type GenerationRequest } from "./generation-request.js";
+import {
+  resolveMaxTokens,
+  resolveRequestSettings,
+  type GenerationRequest,
+} from "./generation-request.js";
 import { parseBody } from "./parse-body.js";
 
 const contentPart = z.looseObject({ type: z.string(), text: z.string().optional() });
@@ -48,7 +52,10 @@ export function parseChatRequest(
   return { ...settings, promptIds, maxTokens };
 }
 
-function toTemplateMessage(message: z.output<typeof messageSchema>, index: number): TemplateMessage {
+function toTemplateMessage(
+  message: z.output<typeof messageSchema>,
+  index: number,
+): TemplateMessage {
   const { content, ...rest } = message;
   return { ...rest, content: contentText(content, index) };
 }

@@ -13,7 +13,14 @@ import { MAX_TOKEN_ID } from "../../protocol/token-id.js";
 export const CODEC_DEFAULT_MAX_TOKENS = 256;
 
 /** Keys of a msgpack body beyond the five `CodecRequest` fields that are passed on as they are. */
-const EXTRA_MSGPACK_KEYS = ["seed", "top_p", "top_k", "min_p", "ignore_eos", "tool_watcher"] as const;
+const EXTRA_MSGPACK_KEYS = [
+  "seed",
+  "top_p",
+  "top_k",
+  "min_p",
+  "ignore_eos",
+  "tool_watcher",
+] as const;
 
 const msgpackDecoder = new Decoder({ useBigInt64: true });
 
@@ -26,19 +33,29 @@ const msgpackDecoder = new Decoder({ useBigInt64: true });
  *   malformed body, and `CODEC_ERR_REQUEST_INVALID_TOKEN_ID` for a prompt ID that is negative or
  *   2^32 or more
  */
-export function readCodecRequestBody(body: unknown, contentType: string | undefined): Record<string, unknown> {
+export function readCodecRequestBody(
+  body: unknown,
+  contentType: string | undefined,
+): Record<string, unknown> {
   if (!(body instanceof Uint8Array) || body.byteLength === 0) {
     throw invalidBody("the request body is empty; send a msgpack or protobuf CodecRequest");
   }
-  const fields = (contentType ?? "").toLowerCase().includes("protobuf") ? readProtobuf(body) : readMsgpack(body);
-  return { ...fields, stream_format: fields.stream_format ?? "msgpack", max_tokens: fields.max_tokens ?? CODEC_DEFAULT_MAX_TOKENS };
+  const fields = (contentType ?? "").toLowerCase().includes("protobuf")
+    ? readProtobuf(body)
+    : readMsgpack(body);
+  return {
+    ...fields,
+    stream_format: fields.stream_format ?? "msgpack",
+    max_tokens: fields.max_tokens ?? CODEC_DEFAULT_MAX_TOKENS,
+  };
 }
 
 function readProtobuf(body: Uint8Array): Record<string, unknown> {
   // A bare message never starts with byte 0 (field number 0 is invalid), so a leading 0 with a
   // matching big-endian length marks the prefixed form.
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-  const prefixed = body.length >= 4 && body[0] === 0 && view.getUint32(0, false) === body.length - 4;
+  const prefixed =
+    body.length >= 4 && body[0] === 0 && view.getUint32(0, false) === body.length - 4;
   const message = prefixed ? body.subarray(4) : body;
 
   let request;
@@ -53,15 +70,20 @@ function readProtobuf(body: Uint8Array): Record<string, unknown> {
         { param: "prompt_ids", cause: error },
       );
     }
-    throw invalidBody(`invalid protobuf CodecRequest at byte ${error.offset + (prefixed ? 4 : 0)}: ${error.reason}`, error);
+    throw invalidBody(
+      `invalid protobuf CodecRequest at byte ${error.offset + (prefixed ? 4 : 0)}: ${error.reason}`,
+      error,
+    );
   }
 
   // proto3 readers cannot tell 0 from absent, so max_tokens 0 means "not set", as in generated code.
   const fields: Record<string, unknown> = { prompt: request.prompt_ids };
-  if (request.max_tokens !== undefined && request.max_tokens !== 0) fields.max_tokens = request.max_tokens;
+  if (request.max_tokens !== undefined && request.max_tokens !== 0)
+    fields.max_tokens = request.max_tokens;
   if (request.temperature !== undefined) fields.temperature = request.temperature;
   if (request.stop !== undefined) fields.stop = request.stop;
-  if (request.stream_format !== undefined && request.stream_format !== "") fields.stream_format = request.stream_format;
+  if (request.stream_format !== undefined && request.stream_format !== "")
+    fields.stream_format = request.stream_format;
   return fields;
 }
 
@@ -72,21 +94,32 @@ function readMsgpack(body: Uint8Array): Record<string, unknown> {
   } catch (error) {
     throw invalidBody(`invalid msgpack CodecRequest: ${(error as Error).message}`, error);
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value) || value instanceof Uint8Array) {
+  if (
+    typeof value !== "object" ||
+    value === null ||
+    Array.isArray(value) ||
+    value instanceof Uint8Array
+  ) {
     throw invalidBody("the msgpack CodecRequest must be a map with at least prompt_ids");
   }
   const map = value as Record<string, unknown>;
 
   const promptIds = map.prompt_ids;
   if (!Array.isArray(promptIds)) {
-    throw new HttpError(ERRORS.requestInvalidParam, "prompt_ids is missing or not an array of token IDs", {
-      param: "prompt_ids",
-    });
+    throw new HttpError(
+      ERRORS.requestInvalidParam,
+      "prompt_ids is missing or not an array of token IDs",
+      {
+        param: "prompt_ids",
+      },
+    );
   }
   const prompt = promptIds.map((id: unknown, index) => {
     const number = typeof id === "bigint" ? Number(id) : id;
     if (typeof number !== "number" || !Number.isInteger(number)) {
-      throw new HttpError(ERRORS.requestInvalidParam, `prompt_ids[${index}] is not an integer`, { param: "prompt_ids" });
+      throw new HttpError(ERRORS.requestInvalidParam, `prompt_ids[${index}] is not an integer`, {
+        param: "prompt_ids",
+      });
     }
     if (number < 0 || number > MAX_TOKEN_ID) {
       throw new HttpError(
@@ -108,5 +141,9 @@ function readMsgpack(body: Uint8Array): Record<string, unknown> {
 }
 
 function invalidBody(message: string, cause?: unknown): HttpError {
-  return new HttpError(ERRORS.requestInvalidBinaryBody, message, cause === undefined ? {} : { cause });
+  return new HttpError(
+    ERRORS.requestInvalidBinaryBody,
+    message,
+    cause === undefined ? {} : { cause },
+  );
 }

@@ -27,7 +27,9 @@ export const commonFields = {
   n: z.number().int({ error: "expected an integer" }).min(1).nullish(),
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
-  stream_format: z.enum(["json", "msgpack", "protobuf", "msgpack-delta", "protobuf-delta"]).nullish(),
+  stream_format: z
+    .enum(["json", "msgpack", "protobuf", "msgpack-delta", "protobuf-delta"])
+    .nullish(),
   tool_watcher: z
     .object({
       start_id: z.number().int({ error: "expected an integer token ID" }).min(0).max(0xffff_ffff),

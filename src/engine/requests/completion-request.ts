@@ -48,7 +48,10 @@ export function parseCompletionRequest(body: unknown, model: PromptTokenizer): G
   return { ...settings, promptIds, maxTokens };
 }
 
-function resolvePromptIds(prompt: string | number[] | string[] | number[][], model: PromptTokenizer): number[] {
+function resolvePromptIds(
+  prompt: string | number[] | string[] | number[][],
+  model: PromptTokenizer,
+): number[] {
   if (typeof prompt === "string") return model.tokenize(prompt);
 
   if (prompt.length === 0) throw invalidParam("prompt", "prompt must not be an empty array");
@@ -62,7 +65,10 @@ function resolvePromptIds(prompt: string | number[] | string[] | number[][], mod
 
   // A batch of prompts: one choice per prompt would need an index on every frame.
   if (prompt.length > 1) {
-    throw unsupportedParam("prompt", "batched prompts are not supported; send one prompt per request");
+    throw unsupportedParam(
+      "prompt",
+      "batched prompts are not supported; send one prompt per request",
+    );
   }
   if (typeof first === "string") return model.tokenize(first);
 

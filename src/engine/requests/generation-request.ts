@@ -58,7 +58,8 @@ export function resolveRequestSettings(fields: CommonFields, vocabSize: number):
       n,
     );
   }
-  if (n > 1) throw unsupportedParam("n", "n > 1 is not supported; send one request per completion", n);
+  if (n > 1)
+    throw unsupportedParam("n", "n > 1 is not supported; send one request per completion", n);
 
   // Binary formats always stream, as the upstream Codec engines do.
   const stream = binary || (fields.stream ?? false);
@@ -93,7 +94,11 @@ function resolveToolWatcher(
     );
   }
   if (watcher.start_id === watcher.end_id) {
-    throw invalidParam("tool_watcher", "tool_watcher.start_id and end_id must be different token IDs", watcher);
+    throw invalidParam(
+      "tool_watcher",
+      "tool_watcher.start_id and end_id must be different token IDs",
+      watcher,
+    );
   }
   for (const key of ["start_id", "end_id"] as const) {
     if (watcher[key] >= vocabSize) {
@@ -154,16 +159,28 @@ export function checkPromptIds(ids: readonly number[], vocabSize: number, param:
 
 function rejectUnsupported(fields: CommonFields): void {
   if (fields.logprobs != null && fields.logprobs !== false && fields.logprobs !== 0) {
-    throw unsupportedParam("logprobs", "logprobs are not supported by this server", fields.logprobs);
+    throw unsupportedParam(
+      "logprobs",
+      "logprobs are not supported by this server",
+      fields.logprobs,
+    );
   }
   if (fields.top_logprobs != null && fields.top_logprobs !== 0) {
-    throw unsupportedParam("top_logprobs", "top_logprobs are not supported by this server", fields.top_logprobs);
+    throw unsupportedParam(
+      "top_logprobs",
+      "top_logprobs are not supported by this server",
+      fields.top_logprobs,
+    );
   }
   if (fields.echo != null && fields.echo !== false) {
     throw unsupportedParam("echo", "echo is not supported by this server", fields.echo);
   }
   if (fields.best_of != null && fields.best_of !== 1) {
-    throw unsupportedParam("best_of", "best_of other than 1 is not supported by this server", fields.best_of);
+    throw unsupportedParam(
+      "best_of",
+      "best_of other than 1 is not supported by this server",
+      fields.best_of,
+    );
   }
 }
 
@@ -171,7 +188,11 @@ function resolveSampling(fields: CommonFields, vocabSize: number): SamplingOptio
   const logitBias: Array<readonly [number, number]> = [];
   for (const [key, bias] of Object.entries(fields.logit_bias ?? {})) {
     if (!/^\d+$/.test(key)) {
-      throw invalidParam(`logit_bias.${key}`, `logit_bias keys must be token IDs, got '${key}'`, key);
+      throw invalidParam(
+        `logit_bias.${key}`,
+        `logit_bias keys must be token IDs, got '${key}'`,
+        key,
+      );
     }
     const id = Number(key);
     if (id >= vocabSize) {

@@ -28,8 +28,15 @@ export function registerDiscoveryRoutes(app: FastifyInstance, state: EngineState
   app.get("/.well-known/codec/index.json", async (request, reply) => {
     const engine = state.requireReady();
     const map = engine.host.tokenizerMap;
-    const pointer = { id: map.id, url: absoluteUrl(request, `${MAP_PATH_PREFIX}${map.id}.json`), hash: map.hash };
-    await reply.headers(WELL_KNOWN_HEADERS).type("application/json").send({ codec_version: CODEC_CLIENT_VERSION, maps: [pointer] });
+    const pointer = {
+      id: map.id,
+      url: absoluteUrl(request, `${MAP_PATH_PREFIX}${map.id}.json`),
+      hash: map.hash,
+    };
+    await reply
+      .headers(WELL_KNOWN_HEADERS)
+      .type("application/json")
+      .send({ codec_version: CODEC_CLIENT_VERSION, maps: [pointer] });
   });
 
   app.get("/.well-known/codec/version-policy.json", async (_request, reply) => {
@@ -67,8 +74,12 @@ export function registerDiscoveryRoutes(app: FastifyInstance, state: EngineState
 /** Builds an absolute URL on the origin the client used, behind the supervisor too. */
 function absoluteUrl(request: FastifyRequest, path: string): string {
   const forwardedHost = request.headers["x-forwarded-host"];
-  const host = (Array.isArray(forwardedHost) ? forwardedHost[0] : forwardedHost) ?? request.headers.host ?? "127.0.0.1";
+  const host =
+    (Array.isArray(forwardedHost) ? forwardedHost[0] : forwardedHost) ??
+    request.headers.host ??
+    "127.0.0.1";
   const forwardedProto = request.headers["x-forwarded-proto"];
-  const proto = (Array.isArray(forwardedProto) ? forwardedProto[0] : forwardedProto) ?? request.protocol;
+  const proto =
+    (Array.isArray(forwardedProto) ? forwardedProto[0] : forwardedProto) ?? request.protocol;
   return `${proto === "https" ? "https" : "http"}://${host}${path}`;
 }

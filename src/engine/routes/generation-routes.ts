@@ -1,7 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
 import { invalidParam } from "../../http/errors.js";
-import { parseClientVersion, sendVersionRequired, versionRefusal, type ClientVersion } from "../codec-version.js";
+import {
+  parseClientVersion,
+  sendVersionRequired,
+  versionRefusal,
+  type ClientVersion,
+} from "../codec-version.js";
 import type { EngineState, ReadyEngine } from "../engine-state.js";
 import { codecVersionRefused } from "../log-events.js";
 import { parseChatRequest } from "../requests/chat-request.js";
@@ -34,7 +39,10 @@ export function registerGenerationRoutes(app: FastifyInstance, state: EngineStat
     if (client === undefined) return;
     const fields = readCodecRequestBody(request.body, request.headers["content-type"]);
     if (fields.stream_format === "json") {
-      throw invalidParam("stream_format", "the codec endpoint always streams Codec frames; use msgpack, protobuf or msgpack-delta");
+      throw invalidParam(
+        "stream_format",
+        "the codec endpoint always streams Codec frames; use msgpack, protobuf or msgpack-delta",
+      );
     }
     const generation = parseCompletionRequest(fields, engine.host);
     await serveGeneration(request, reply, engine, generation, "completion", client);

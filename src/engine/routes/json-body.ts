@@ -14,6 +14,8 @@ export function readJsonBody(body: unknown): unknown {
     return JSON.parse(text);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new HttpError(ERRORS.requestInvalidJson, `request body is not valid JSON: ${reason}`, { cause: error });
+    throw new HttpError(ERRORS.requestInvalidJson, `request body is not valid JSON: ${reason}`, {
+      cause: error,
+    });
   }
 }

@@ -25,7 +25,9 @@ export function registerModelRoutes(
   app.get("/health", async (_request, reply) => {
     const phase = state.phase;
     const status = phase === "ready" ? "ok" : phase;
-    await reply.code(phase === "ready" ? 200 : 503).send(instanceId === undefined ? { status } : { status, instance_id: instanceId });
+    await reply
+      .code(phase === "ready" ? 200 : 503)
+      .send(instanceId === undefined ? { status } : { status, instance_id: instanceId });
   });
 
   app.get("/v1/models", async () => {
@@ -37,10 +39,14 @@ export function registerModelRoutes(
     const engine = state.requireReady();
     const id = request.params["*"];
     if (id !== engine.host.servedModelName) {
-      throw new HttpError(ERRORS.routeNotFound, `model '${id}' is not served here; GET /v1/models lists the model`, {
-        param: "model",
-        value: id,
-      });
+      throw new HttpError(
+        ERRORS.routeNotFound,
+        `model '${id}' is not served here; GET /v1/models lists the model`,
+        {
+          param: "model",
+          value: id,
+        },
+      );
     }
     return modelCard(engine, startedAt);
   });
@@ -50,7 +56,10 @@ export function registerModelRoutes(
     const map = engine.host.tokenizerMap;
     const requested = request.params["*"];
     if (requested !== `${map.id}.json`) {
-      throw new HttpError(ERRORS.mapNotFound, `no tokenizer map '${requested}'; this engine serves '${map.id}.json'`);
+      throw new HttpError(
+        ERRORS.mapNotFound,
+        `no tokenizer map '${requested}'; this engine serves '${map.id}.json'`,
+      );
     }
     const etag = `"${map.hash}"`;
     if (request.headers["if-none-match"] === etag) {

@@ -60,7 +60,15 @@ export async function serveGeneration(
     if (generation.stream) {
       const encoder = createStreamEncoder(engine, kind, generation, identity);
       const compression = chooseCompression(request, engine, generation, client);
-      await streamResponse(request, reply, encoder, compression, tokens, disconnected, generation.format);
+      await streamResponse(
+        request,
+        reply,
+        encoder,
+        compression,
+        tokens,
+        disconnected,
+        generation.format,
+      );
     } else {
       await sendJsonResponse(reply, kind, identity, tokens);
     }
@@ -109,7 +117,9 @@ async function sendJsonResponse(
   if (reply.raw.destroyed) return;
 
   const body =
-    kind === "chat" ? chatCompletionBody(identity, text, step.value) : completionBody(identity, text, step.value);
+    kind === "chat"
+      ? chatCompletionBody(identity, text, step.value)
+      : completionBody(identity, text, step.value);
   await reply.type("application/json").send(body);
 }
 
@@ -146,7 +156,8 @@ function chooseCompression(
   if (coding === "identity") return { compressor: undefined, headers: {}, flushIntervalMs };
 
   const headers: Record<string, string> = { "Content-Encoding": coding };
-  if (coding === "zstd" && dictionary !== undefined) headers[CODEC_ZSTD_DICT_HEADER] = dictionary.hash;
+  if (coding === "zstd" && dictionary !== undefined)
+    headers[CODEC_ZSTD_DICT_HEADER] = dictionary.hash;
   return {
     compressor: createBodyCompressor(coding, dictionary?.parsed),
     headers: filterCodecHeaders(headers, client),
@@ -178,7 +189,11 @@ async function streamResponse(
   const window =
     compressor === undefined
       ? undefined
-      : new FlushWindow(compressor, (bytes) => write(response, bytes, disconnected), compression.flushIntervalMs);
+      : new FlushWindow(
+          compressor,
+          (bytes) => write(response, bytes, disconnected),
+          compression.flushIntervalMs,
+        );
   const send = async (chunk: BodyChunk | undefined) => {
     if (chunk === undefined) return;
     if (window === undefined) await write(response, chunk, disconnected);
@@ -217,7 +232,11 @@ function toBytes(chunk: BodyChunk): Uint8Array {
 }
 
 /** Writes a chunk, waiting for the socket to drain so a slow client cannot grow memory. */
-async function write(response: ServerResponse, chunk: BodyChunk | undefined, signal: AbortSignal): Promise<void> {
+async function write(
+  response: ServerResponse,
+  chunk: BodyChunk | undefined,
+  signal: AbortSignal,
+): Promise<void> {
   if (chunk === undefined || signal.aborted || response.destroyed) return;
   if (!response.write(chunk)) await once(response, "drain", { signal });
 }

@@ -21,7 +21,12 @@ export class BackendInstance {
   #inFlight = 0;
   readonly #idleWaiters = new Set<() => void>();
 
-  constructor(init: { process: BackendProcess; origin: string; target: LoadTarget; startedAt: Date }) {
+  constructor(init: {
+    process: BackendProcess;
+    origin: string;
+    target: LoadTarget;
+    startedAt: Date;
+  }) {
     this.process = init.process;
     this.origin = init.origin;
     this.target = init.target;

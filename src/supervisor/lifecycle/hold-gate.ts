@@ -67,7 +67,10 @@ export class HoldGate {
     const now = Date.now();
     for (const waiter of this.#waiters.splice(0)) {
       this.#statistics.released++;
-      this.#statistics.longestWaitMs = Math.max(this.#statistics.longestWaitMs, now - waiter.heldSince);
+      this.#statistics.longestWaitMs = Math.max(
+        this.#statistics.longestWaitMs,
+        now - waiter.heldSince,
+      );
       this.#settle(waiter);
       waiter.resolve();
     }
@@ -92,7 +95,9 @@ export class HoldGate {
     if (signal.aborted) return Promise.reject(signal.reason);
     if (this.#waiters.length >= this.#limits.maxHeld) {
       this.#statistics.rejected++;
-      return Promise.reject(this.#unavailable(`the hold queue is full (${this.#limits.maxHeld} requests)`));
+      return Promise.reject(
+        this.#unavailable(`the hold queue is full (${this.#limits.maxHeld} requests)`),
+      );
     }
 
     return new Promise<void>((resolve, reject) => {
@@ -104,7 +109,9 @@ export class HoldGate {
         timer: setTimeout(() => {
           this.#remove(waiter);
           this.#statistics.rejected++;
-          reject(this.#unavailable(`the request waited ${Math.round(this.#limits.maxWaitMs / 1000)} s`));
+          reject(
+            this.#unavailable(`the request waited ${Math.round(this.#limits.maxWaitMs / 1000)} s`),
+          );
         }, this.#limits.maxWaitMs),
         onAbort: () => {
           this.#remove(waiter);

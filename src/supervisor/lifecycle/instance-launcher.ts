@@ -56,18 +56,42 @@ export class InstanceLauncher {
    */
   async launch(
     target: LoadTarget,
-    options: { spare: boolean; signal: AbortSignal; onSpawned: (instance: BackendInstance) => void },
+    options: {
+      spare: boolean;
+      signal: AbortSignal;
+      onSpawned: (instance: BackendInstance) => void;
+    },
   ): Promise<BackendInstance> {
     const { kind, host, log } = this.#options;
     const { model, args } = target;
     const port = await this.#choosePort(options.spare);
     const instanceId = randomUUID();
-    const commandLine = kind.commandLine({ model, host, port, extraArgs: args, servedName: target.servedName, instanceId });
+    const commandLine = kind.commandLine({
+      model,
+      host,
+      port,
+      extraArgs: args,
+      servedName: target.servedName,
+      instanceId,
+    });
     const startedAt = new Date();
 
-    const process = BackendProcess.spawn(commandLine, this.#options.env, (line) => this.#onLine(line));
-    const instance = new BackendInstance({ process, origin: `http://${host}:${port}`, target, startedAt });
-    backendStarting(log, { backend: kind.name, model, command: commandLine.command, args: commandLine.args, pid: process.pid });
+    const process = BackendProcess.spawn(commandLine, this.#options.env, (line) =>
+      this.#onLine(line),
+    );
+    const instance = new BackendInstance({
+      process,
+      origin: `http://${host}:${port}`,
+      target,
+      startedAt,
+    });
+    backendStarting(log, {
+      backend: kind.name,
+      model,
+      command: commandLine.command,
+      args: commandLine.args,
+      pid: process.pid,
+    });
     options.onSpawned(instance);
 
     try {
@@ -82,7 +106,12 @@ export class InstanceLauncher {
     }
 
     instance.readyAt = new Date();
-    backendReady(log, { backend: kind.name, model, pid: process.pid, durationMs: Date.now() - startedAt.getTime() });
+    backendReady(log, {
+      backend: kind.name,
+      model,
+      pid: process.pid,
+      durationMs: Date.now() - startedAt.getTime(),
+    });
     return instance;
   }
 
@@ -113,7 +142,12 @@ export class InstanceLauncher {
     // The status view gets the reason and the last line the engine printed, usually its own error.
     const lastLine = tail.at(-1);
     const summary = lastLine === undefined ? reason : `${reason}; last output: ${lastLine}`;
-    return new BackendStartError(kind, detail, instance.process.exit as ProcessExit | undefined, summary);
+    return new BackendStartError(
+      kind,
+      detail,
+      instance.process.exit as ProcessExit | undefined,
+      summary,
+    );
   }
 
   #onLine(line: LogLine): void {

@@ -18,7 +18,8 @@ export const DEFAULT_RESTART_POLICY: RestartPolicy = {
 };
 
 /** What to do after a crash. `attempt` numbers the restart, counted from 1 in each series. */
-export type RestartDecision = { action: "restart"; attempt: number; delayMs: number } | { action: "give_up"; attempts: number };
+export type RestartDecision =
+  { action: "restart"; attempt: number; delayMs: number } | { action: "give_up"; attempts: number };
 
 /**
  * Decides whether and when to restart a backend that exited unexpectedly: exponential
@@ -26,7 +27,11 @@ export type RestartDecision = { action: "restart"; attempt: number; delayMs: num
  * row. `previousAttempts` is the number of restarts already made in the current series;
  * `readyForMs` is how long the backend had been ready before this crash (0 if it never was).
  */
-export function decideRestart(previousAttempts: number, readyForMs: number, policy: RestartPolicy): RestartDecision {
+export function decideRestart(
+  previousAttempts: number,
+  readyForMs: number,
+  policy: RestartPolicy,
+): RestartDecision {
   const attemptsSoFar = readyForMs >= policy.stableAfterMs ? 0 : previousAttempts;
   if (attemptsSoFar >= policy.maxAttempts) return { action: "give_up", attempts: attemptsSoFar };
 

@@ -6,7 +6,13 @@ import { dirname } from "node:path";
  * nothing after an explicit stop. A restarted supervisor loads the same model again.
  */
 export type ServingState =
-  | { backend: string; model: string; args: readonly string[]; served_name?: string; saved_at: string }
+  | {
+      backend: string;
+      model: string;
+      args: readonly string[];
+      served_name?: string;
+      saved_at: string;
+    }
   | { backend: string; model: null; saved_at: string };
 
 /** Reads the saved state; `undefined` when there is none or it cannot be read. */

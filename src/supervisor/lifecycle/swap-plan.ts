@@ -39,7 +39,12 @@ export interface SwapPlan {
 export function planSwap(mode: SwapMode, hasCurrent: boolean): SwapPlan {
   if (!hasCurrent) {
     return {
-      steps: ["hold_requests", "start_candidate_same_port", "promote_candidate", "release_requests"],
+      steps: [
+        "hold_requests",
+        "start_candidate_same_port",
+        "promote_candidate",
+        "release_requests",
+      ],
       onCandidateFailure: ["reject_held_requests", "release_requests"],
     };
   }
@@ -84,14 +89,19 @@ export async function executeSwap(plan: SwapPlan, effects: SwapEffects): Promise
     try {
       await effects[step]();
     } catch (error) {
-      if (step !== "start_candidate_same_port" && step !== "start_candidate_spare_port") throw error;
+      if (step !== "start_candidate_same_port" && step !== "start_candidate_spare_port")
+        throw error;
       return recover(plan.onCandidateFailure, effects, error);
     }
   }
   return { kind: "swapped" };
 }
 
-async function recover(steps: readonly SwapStep[], effects: SwapEffects, error: unknown): Promise<SwapOutcome> {
+async function recover(
+  steps: readonly SwapStep[],
+  effects: SwapEffects,
+  error: unknown,
+): Promise<SwapOutcome> {
   let rollbackError: unknown;
   let rollbackFailed = false;
   for (const step of steps) {
@@ -102,5 +112,7 @@ async function recover(steps: readonly SwapStep[], effects: SwapEffects, error: 
       rollbackFailed = true;
     }
   }
-  return rollbackFailed ? { kind: "rollback_failed", error, rollbackError } : { kind: "rolled_back", error };
+  return rollbackFailed
+    ? { kind: "rollback_failed", error, rollbackError }
+    : { kind: "rolled_back", error };
 }

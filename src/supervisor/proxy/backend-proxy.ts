@@ -55,7 +55,12 @@ export class BackendProxy {
    * Forwards one request to `origin` with `body` (the request's body stream, or a copy of it
    * when the request is sent again). Errors before the response starts are thrown as HttpError.
    */
-  async forward(request: FastifyRequest, reply: FastifyReply, origin: string, body: Readable | Buffer | null): Promise<void> {
+  async forward(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    origin: string,
+    body: Readable | Buffer | null,
+  ): Promise<void> {
     const aborted = new AbortController();
     reply.raw.once("close", () => {
       if (!reply.raw.writableFinished) aborted.abort();
@@ -72,7 +77,11 @@ export class BackendProxy {
       });
     } catch (error) {
       if (aborted.signal.aborted) return;
-      proxyUpstreamFailed(this.#log, { reqId: request.id, url: request.url, afterHeaders: false }, error);
+      proxyUpstreamFailed(
+        this.#log,
+        { reqId: request.id, url: request.url, afterHeaders: false },
+        error,
+      );
       throw unreachable(error, origin);
     }
 
@@ -106,17 +115,25 @@ export class BackendProxy {
             boundaries = undefined;
           }
         }
-        if (whole.length > 0 && !response.write(whole)) await once(response, "drain", { signal: aborted });
+        if (whole.length > 0 && !response.write(whole))
+          await once(response, "drain", { signal: aborted });
       }
       response.end(boundaries?.rest());
     } catch (error) {
       if (aborted.aborted) return;
-      proxyUpstreamFailed(this.#log, { reqId: request.id, url: request.url, afterHeaders: true }, error);
+      proxyUpstreamFailed(
+        this.#log,
+        { reqId: request.id, url: request.url, afterHeaders: true },
+        error,
+      );
       if (boundaries === undefined) {
         response.destroy();
         return;
       }
-      const failure = new HttpError(ERRORS.proxyBackendFailed, "the backend failed while streaming the response");
+      const failure = new HttpError(
+        ERRORS.proxyBackendFailed,
+        "the backend failed while streaming the response",
+      );
       response.end(boundaries.terminalError(toErrorEnvelope(failure, "proxy")));
     }
   }
@@ -191,11 +208,19 @@ function appendForwarded(existing: string | string[] | undefined, ip: string): s
 function unreachable(error: unknown, origin: string): HttpError {
   const reason = error instanceof Error ? error.message : String(error);
   if (error instanceof undiciErrors.RequestContentLengthMismatchError) {
-    return new HttpError(ERRORS.requestInvalidBody, "request body length does not match Content-Length", {
-      cause: error,
-    });
+    return new HttpError(
+      ERRORS.requestInvalidBody,
+      "request body length does not match Content-Length",
+      {
+        cause: error,
+      },
+    );
   }
-  return new HttpError(ERRORS.proxyBackendUnreachable, `the backend at ${origin} is unreachable: ${reason}`, {
-    cause: error,
-  });
+  return new HttpError(
+    ERRORS.proxyBackendUnreachable,
+    `the backend at ${origin} is unreachable: ${reason}`,
+    {
+      cause: error,
+    },
+  );
 }

@@ -25,10 +25,15 @@ export interface FrameBoundaries {
  * split, since their boundaries are not visible without decompressing them.
  */
 export function frameBoundariesFor(headers: IncomingHttpHeaders): FrameBoundaries | undefined {
-  const encoding = String(headers["content-encoding"] ?? "identity").trim().toLowerCase();
+  const encoding = String(headers["content-encoding"] ?? "identity")
+    .trim()
+    .toLowerCase();
   if (encoding !== "identity" && encoding !== "") return undefined;
 
-  const contentType = String(headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
+  const contentType = String(headers["content-type"] ?? "")
+    .split(";")[0]!
+    .trim()
+    .toLowerCase();
   switch (contentType) {
     case "text/event-stream":
       return new SseBoundaries();

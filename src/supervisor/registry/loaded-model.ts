@@ -22,7 +22,10 @@ export function isSameOrInside(parent: string, child: string): boolean {
  * path), or `undefined`. Loaded paths are resolved with `realpath`, so symlinks on either
  * side (including a symlinked models directory) compare equal.
  */
-export async function loadedFrom(realDir: string, backend: LoadedModelSource): Promise<string | undefined> {
+export async function loadedFrom(
+  realDir: string,
+  backend: LoadedModelSource,
+): Promise<string | undefined> {
   for (const loaded of backend.modelsInUse()) {
     if (loaded === "") continue;
     // A relative path is relative to the supervisor's working directory, which the engine inherits.

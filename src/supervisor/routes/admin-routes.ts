@@ -4,7 +4,11 @@ import { ERRORS, HttpError } from "../../http/errors.js";
 import type { BackendManager } from "../backend-manager.js";
 
 /** Registers the supervisor's own routes: `/health` and `/admin/*`. */
-export function registerAdminRoutes(app: FastifyInstance, backend: BackendManager, info: { version: string; modelsDir: string }): void {
+export function registerAdminRoutes(
+  app: FastifyInstance,
+  backend: BackendManager,
+  info: { version: string; modelsDir: string },
+): void {
   // Responds at once, whatever the backend does, so container health checks never wait on a model load.
   app.get("/health", async () => {
     const status = backend.status();
@@ -21,6 +25,9 @@ export function registerAdminRoutes(app: FastifyInstance, backend: BackendManage
 
   // Unknown admin paths are the supervisor's 404, never forwarded to the backend.
   app.all("/admin/*", async (request) => {
-    throw new HttpError(ERRORS.routeNotFound, `no admin route for ${request.method} ${request.url}`);
+    throw new HttpError(
+      ERRORS.routeNotFound,
+      `no admin route for ${request.method} ${request.url}`,
+    );
   });
 }

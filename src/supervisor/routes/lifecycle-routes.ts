@@ -32,7 +32,10 @@ const loadSchema = z.object({
 const DEFAULT_TAIL = 200;
 
 /** Registers `POST /admin/load`, `POST /admin/stop` and `GET /admin/logs`. */
-export function registerLifecycleRoutes(app: FastifyInstance, options: LifecycleRouteOptions): void {
+export function registerLifecycleRoutes(
+  app: FastifyInstance,
+  options: LifecycleRouteOptions,
+): void {
   const { backend } = options;
   const followers = new Set<ServerResponse>();
   app.addHook("preClose", async () => {
@@ -49,8 +52,17 @@ export function registerLifecycleRoutes(app: FastifyInstance, options: Lifecycle
 
     const load = async () => {
       try {
-        const loaded = await backend.load(target.model, args, { mode: body.mode ?? undefined, servedName: target.servedName });
-        return { loaded: target.model, name: body.name, pid: loaded.pid, state: backend.state, args: loaded.args };
+        const loaded = await backend.load(target.model, args, {
+          mode: body.mode ?? undefined,
+          servedName: target.servedName,
+        });
+        return {
+          loaded: target.model,
+          name: body.name,
+          pid: loaded.pid,
+          state: backend.state,
+          args: loaded.args,
+        };
       } catch (error) {
         throw loadError(error);
       }
@@ -62,7 +74,11 @@ export function registerLifecycleRoutes(app: FastifyInstance, options: Lifecycle
     const job = options.jobs.create({
       kind: "load",
       target: body.name,
-      params: { name: body.name, mode: body.mode ?? null, allow_remote: body.allow_remote ?? false },
+      params: {
+        name: body.name,
+        mode: body.mode ?? null,
+        allow_remote: body.allow_remote ?? false,
+      },
       unlimited: true,
       run: async ({ signal }) => {
         signal.addEventListener("abort", () => void backend.stop(), { once: true });
@@ -77,18 +93,22 @@ export function registerLifecycleRoutes(app: FastifyInstance, options: Lifecycle
     return { stopped: true, cancelled_load: cancelled ?? null };
   });
 
-  app.get<{ Querystring: { tail?: string; pid?: string; follow?: string } }>("/admin/logs", async (request, reply) => {
-    const tail = parseCount(request.query.tail, "tail") ?? DEFAULT_TAIL;
-    const pid = parseCount(request.query.pid, "pid");
-    const lines = options.logRing.tail(tail, pid);
-    if (request.query.follow !== "true" && request.query.follow !== "1") return { lines: lines.map(toJson) };
+  app.get<{ Querystring: { tail?: string; pid?: string; follow?: string } }>(
+    "/admin/logs",
+    async (request, reply) => {
+      const tail = parseCount(request.query.tail, "tail") ?? DEFAULT_TAIL;
+      const pid = parseCount(request.query.pid, "pid");
+      const lines = options.logRing.tail(tail, pid);
+      if (request.query.follow !== "true" && request.query.follow !== "1")
+        return { lines: lines.map(toJson) };
 
-    reply.hijack();
-    followers.add(reply.raw);
-    reply.raw.once("close", () => followers.delete(reply.raw));
-    followLogs(reply.raw, options.logRing, lines, pid);
-    return reply;
-  });
+      reply.hijack();
+      followers.add(reply.raw);
+      reply.raw.once("close", () => followers.delete(reply.raw));
+      followLogs(reply.raw, options.logRing, lines, pid);
+      return reply;
+    },
+  );
 }
 
 function parseLoadBody(body: unknown): z.output<typeof loadSchema> {
@@ -97,30 +117,52 @@ function parseLoadBody(body: unknown): z.output<typeof loadSchema> {
 
   const issue = result.error.issues[0];
   const param = issue?.path.map(String).join(".") || null;
-  throw new HttpError(ERRORS.requestInvalidParam, issue?.message ?? "invalid request body", param === null ? {} : { param });
+  throw new HttpError(
+    ERRORS.requestInvalidParam,
+    issue?.message ?? "invalid request body",
+    param === null ? {} : { param },
+  );
 }
 
 /** Maps a failed load to its HTTP error: 409 when it was cancelled, 500 otherwise. */
 function loadError(error: unknown): unknown {
   if (!(error instanceof LoadFailedError)) return error;
-  if (error.cancelled) return new HttpError(ERRORS.backendOperationConflict, error.message, { cause: error });
-  return new HttpError(ERRORS.backendLoadFailed, error.message, { param: "name", value: error.model, cause: error });
+  if (error.cancelled)
+    return new HttpError(ERRORS.backendOperationConflict, error.message, { cause: error });
+  return new HttpError(ERRORS.backendLoadFailed, error.message, {
+    param: "name",
+    value: error.model,
+    cause: error,
+  });
 }
 
 function parseCount(value: string | undefined, param: string): number | undefined {
   if (value === undefined) return undefined;
   const number = Number(value);
   if (!Number.isSafeInteger(number) || number < 0) {
-    throw new HttpError(ERRORS.requestInvalidParam, `${param} must be a non-negative integer, got '${value}'`, { param });
+    throw new HttpError(
+      ERRORS.requestInvalidParam,
+      `${param} must be a non-negative integer, got '${value}'`,
+      { param },
+    );
   }
   return number;
 }
 
 /** Streams backend output as server-sent events: the kept tail first, then each new line. */
-function followLogs(response: ServerResponse, ring: LogRing, backlog: readonly LogLine[], pid: number | undefined): void {
-  response.writeHead(200, { "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache" });
+function followLogs(
+  response: ServerResponse,
+  ring: LogRing,
+  backlog: readonly LogLine[],
+  pid: number | undefined,
+): void {
+  response.writeHead(200, {
+    "Content-Type": "text/event-stream; charset=utf-8",
+    "Cache-Control": "no-cache",
+  });
   const send = (line: LogLine) => {
-    if (pid === undefined || line.pid === pid) response.write(`event: line\ndata: ${JSON.stringify(toJson(line))}\n\n`);
+    if (pid === undefined || line.pid === pid)
+      response.write(`event: line\ndata: ${JSON.stringify(toJson(line))}\n\n`);
   };
   for (const line of backlog) send(line);
 
