@@ -25,6 +25,7 @@ import {
 } from "../src/engine/zstd-dictionaries.js";
 import { listeningPort } from "../src/http/listen-address.js";
 import { createLogger } from "../src/http/logger.js";
+import { codecConfigFromEnv } from "../src/engine/codec-config.js";
 import { defaultDataDir } from "../src/supervisor/supervisor-options.js";
 
 interface Flags {
@@ -45,15 +46,8 @@ async function main(flags: Flags): Promise<void> {
       threads: 1,
       gpu: "cpu",
       logLevel: "warn",
-      codec: {
-        versionPolicy: "off",
-        minimumVersion: "0.4",
-        requiredFeatures: [],
-        deploymentId: undefined,
-        docsUrl: undefined,
-        zstdDictionaryPaths: { msgpack: undefined, protobuf: undefined },
-        compressionFlushMs: 0,
-      },
+      // Defaults, but every frame flushed on its own: these streams train the dictionaries.
+      codec: { ...codecConfigFromEnv({}), compressionFlushMs: 0 },
     },
     createLogger("engine", "warn"),
   );

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 
-import type { CodecServerConfig } from "../src/engine/codec-config.js";
+import { codecConfigFromEnv, type CodecServerConfig } from "../src/engine/codec-config.js";
 import { filterCodecHeaders, parseClientVersion } from "../src/engine/codec-version.js";
 import { decodeStream } from "../src/protocol/decode-stream.js";
 import type { CodecFrame } from "../src/protocol/frame.js";
@@ -9,15 +9,7 @@ import { CODEC_PROTO_SCHEMA } from "../src/protocol/protobuf-schema.js";
 import { postJson } from "./helpers/http.js";
 import { startTestEngine, type TestEngine } from "./helpers/test-engine.js";
 
-const OFF: CodecServerConfig = {
-  versionPolicy: "off",
-  minimumVersion: "0.4",
-  requiredFeatures: [],
-  deploymentId: undefined,
-  docsUrl: undefined,
-  zstdDictionaryPaths: { msgpack: undefined, protobuf: undefined },
-  compressionFlushMs: 20,
-};
+const OFF: CodecServerConfig = codecConfigFromEnv({});
 
 function hex(text: string): Uint8Array {
   return Uint8Array.from(text.split(/\s+/).map((byte) => Number.parseInt(byte, 16)));

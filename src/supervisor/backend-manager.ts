@@ -521,12 +521,3 @@ async function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void
     }
   });
 }
-
-export type {
-  BackendStatus,
-  LifecycleEventType,
-  LoadedModel,
-  RouteLease,
-  RunningOperation,
-} from "./lifecycle/backend-types.js";
-export { LoadFailedError, operationConflict } from "./lifecycle/load-errors.js";

@@ -1,5 +1,5 @@
 import type { EventLogger } from "../../http/logger.js";
-import type { LifecycleEventType } from "../backend-manager.js";
+import type { LifecycleEventType } from "../lifecycle/backend-types.js";
 import type { JobEventMap } from "../jobs/job-types.js";
 import { EventBus } from "./event-bus.js";
 import { eventListenerFailed } from "./log-events.js";

@@ -4,7 +4,8 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 
 import { ERRORS, HttpError } from "../../http/errors.js";
-import { LoadFailedError, operationConflict, type BackendManager } from "../backend-manager.js";
+import type { BackendManager } from "../backend-manager.js";
+import { LoadFailedError, operationConflict } from "../lifecycle/load-errors.js";
 import type { JobStore } from "../jobs/job-store.js";
 import { checkExtraArgs, resolveLoadTarget, type LoadTargetOptions } from "../load-target.js";
 import type { LogLine, LogRing } from "../log-ring.js";
