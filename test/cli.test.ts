@@ -6,6 +6,7 @@ import { after, before, describe, test } from "node:test";
 
 import { runCli, startServeProcess, type ServeProcess } from "./helpers/cli-process.js";
 import { waitFor } from "./helpers/log-capture.js";
+import { demoModelPath } from "./helpers/test-model.js";
 
 describe("serve and complete", () => {
   let server: ServeProcess;
@@ -84,6 +85,17 @@ test("invalid port from the environment is rejected", async () => {
   assert.notEqual(result.code, 0);
   assert.match(result.stderr, /CODEC_PORT/);
   assert.match(result.stderr, /not a port number/);
+});
+
+test("engine with a bad setting exits at once", async () => {
+  const result = await runCli(
+    ["engine", "--model", await demoModelPath(), "--port", "0", "--gpu", "cpu"],
+    {
+      CODEC_VERSION_POLICY: "strcit",
+    },
+  );
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /CODEC_VERSION_POLICY must be off, advisory or strict, got 'strcit'/);
 });
 
 test("engine without a model is rejected", async () => {

@@ -176,6 +176,37 @@ test("headers are filtered and forwarded", async () => {
   assert.equal(headers["x-forwarded-proto"], "http");
 });
 
+test("inbound forwarded scheme is kept", async () => {
+  const seen = deferred<IncomingMessage["headers"]>();
+  upstreamHandler = (request, response) => {
+    seen.resolve(request.headers);
+    response.end();
+  };
+  await (
+    await fetch(`${baseUrl}/v1/models`, {
+      headers: { "x-forwarded-proto": "https", "x-forwarded-host": "llm.example" },
+    })
+  ).text();
+  const headers = await seen.promise;
+  assert.equal(headers["x-forwarded-proto"], "https");
+  assert.equal(headers["x-forwarded-host"], "llm.example");
+});
+
+test("oversized body is a 413 envelope", async () => {
+  upstreamHandler = (request, response) => {
+    request.resume();
+    request.on("end", () => response.end("unexpected"));
+  };
+  const response = await fetch(`${baseUrl}/v1/completions`, {
+    method: "POST",
+    body: Buffer.alloc(17 * 1024 * 1024),
+  });
+  assert.equal(response.status, 413);
+  const body = (await response.json()) as any;
+  assert.equal(body.error.code, "CODEC_ERR_REQUEST_BODY_TOO_LARGE");
+  assert.match(body.error.message, /16777216 bytes/);
+});
+
 test("path and query reach the backend", async () => {
   const seen = deferred<string>();
   upstreamHandler = (request, response) => {

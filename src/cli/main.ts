@@ -26,7 +26,8 @@ try {
   await program.parseAsync(process.argv);
 } catch (error) {
   process.stderr.write(`codec-serve: ${describeError(error)}\n`);
-  process.exitCode = 1;
+  // Exit now: a server that failed after opening its port would otherwise keep running.
+  process.exit(1);
 }
 
 /** Joins the error message with its causes, e.g. "fetch failed: connect ECONNREFUSED 127.0.0.1:1". */

@@ -37,6 +37,8 @@ export async function startEngine(
   options: EngineOptions,
   log: Logger = createLogger("engine", options.logLevel),
 ): Promise<RunningEngine> {
+  // Settings are checked before the port opens, so a typo fails the start at once.
+  const codecConfig = options.codec ?? codecConfigFromEnv(process.env);
   const state = new EngineState();
   const app = buildEngineApp(state, log, options.instanceId);
   await app.listen({ host: options.host, port: options.port });
@@ -48,7 +50,6 @@ export async function startEngine(
     threads: options.threads,
     parallel: options.parallel,
   });
-  const codecConfig = options.codec ?? codecConfigFromEnv(process.env);
   const loaded = ModelHost.load(options, codecConfig, log).then(
     (loadedHost) => {
       host = loadedHost;

@@ -14,7 +14,7 @@ import type { EventLogger, Logger } from "./logger.js";
 import { REQUEST_ID_HEADER, resolveRequestId } from "./request-id.js";
 
 /** Largest request body a route that parses its body accepts, unless the app sets another. */
-const DEFAULT_BODY_LIMIT = 16 * 1024 * 1024;
+export const DEFAULT_BODY_LIMIT = 16 * 1024 * 1024;
 
 /** Options shared by the engine and supervisor HTTP apps. */
 export interface CreateAppOptions {

@@ -6,8 +6,9 @@ import type { CommonFields } from "./common-fields.js";
 export interface SamplingOptions {
   /** 0 means greedy decoding. */
   temperature: number;
+  /** `undefined` uses the default; see `DEFAULT_TOP_P`. */
   topP: number | undefined;
-  /** `undefined` disables top-k. */
+  /** `undefined` uses the default (`DEFAULT_TOP_K`); 0 disables top-k. */
   topK: number | undefined;
   minP: number | undefined;
   /** uint32 seed; `undefined` lets llama.cpp pick one. */
@@ -209,7 +210,8 @@ function resolveSampling(fields: CommonFields, vocabSize: number): SamplingOptio
   return {
     temperature: fields.temperature ?? DEFAULT_TEMPERATURE,
     topP: fields.top_p ?? undefined,
-    topK: topK === undefined || topK <= 0 ? undefined : topK,
+    // OpenAI clients and vLLM use -1 for "no top-k"; llama.cpp uses 0.
+    topK: topK === undefined ? undefined : Math.max(0, topK),
     minP: fields.min_p ?? undefined,
     // llama.cpp takes a uint32 seed; OpenAI clients may send any integer.
     seed: fields.seed == null ? undefined : Number(BigInt.asUintN(32, BigInt(fields.seed))),

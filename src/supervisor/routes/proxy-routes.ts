@@ -1,7 +1,10 @@
 import type { ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
 
-import type { FastifyInstance, HTTPMethods } from "fastify";
+import type { FastifyInstance, FastifyRequest, HTTPMethods } from "fastify";
+
+import { DEFAULT_BODY_LIMIT } from "../../http/create-app.js";
+import { ERRORS, HttpError } from "../../http/errors.js";
 
 import type { BackendManager } from "../backend-manager.js";
 import type { BackendProxy } from "../proxy/backend-proxy.js";
@@ -36,6 +39,7 @@ export async function registerProxyRoutes(
       method: PROXIED_METHODS,
       url: "/*",
       handler: async (request, reply) => {
+        rejectOversizedBody(request);
         const disconnected = abortOnClose(reply.raw);
         const source = request.body as Readable | undefined;
         const replayable = source === undefined ? undefined : new ReplayableBody(source);
@@ -69,6 +73,21 @@ export async function registerProxyRoutes(
       },
     });
   });
+}
+
+/**
+ * Answers 413 for a declared body larger than the engine accepts. The engine would answer 413
+ * too, but it closes the connection while the proxy is still sending, which surfaces as a
+ * broken pipe instead of its answer.
+ */
+function rejectOversizedBody(request: FastifyRequest): void {
+  const declared = Number(request.headers["content-length"] ?? 0);
+  if (declared > DEFAULT_BODY_LIMIT) {
+    throw new HttpError(
+      ERRORS.requestBodyTooLarge,
+      `request body is ${declared} bytes, larger than the ${DEFAULT_BODY_LIMIT} bytes the engine accepts`,
+    );
+  }
 }
 
 /** Errors raised before the backend sent any response: refused or reset connections. */
