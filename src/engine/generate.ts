@@ -117,7 +117,7 @@ function evaluateOptions(
     topP: sampling.topP ?? DEFAULT_TOP_P,
     minP: sampling.minP ?? 0,
     // Without a seed, node-llama-cpp seeds from the clock in seconds, so requests in the same
-    // second would sample the same text; a random seed per request avoids that.
+    // second would sample the same text. A random seed per request avoids that.
     seed: sampling.seed ?? randomInt(2 ** 32 - 1),
     // EOG tokens are yielded so that we can tell "stop" apart from the sequence ending.
     yieldEogToken: true,

@@ -44,7 +44,7 @@ function isAdminPath(path: string): boolean {
   return path === "/admin" || path.startsWith("/admin/");
 }
 
-/** The URL's path with percent-escapes decoded; an undecodable path is kept as it is. */
+/** Decodes the percent-escapes of the URL's path; an undecodable path is returned as it is. */
 function decodedPath(url: string): string {
   const path = url.split("?", 1)[0]!;
   try {

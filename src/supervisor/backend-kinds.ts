@@ -10,7 +10,7 @@ export interface CommandLine {
   args: string[];
 }
 
-/** What one backend start needs on its command line. */
+/** Command-line inputs of one backend start. */
 export interface LaunchSpec {
   model: string;
   host: string;
@@ -71,7 +71,7 @@ const embedded: BackendKind = {
   }),
 };
 
-/** A Python engine started as `python3 -m <module>`, which names its model with `modelFlag`. */
+/** Describes a Python engine started as `python3 -m <module>`, which names its model with `modelFlag`. */
 function pythonEngine(name: BackendKindName, module: string, modelFlag: string): BackendKind {
   return {
     name,

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { CommandLine } from "./backend-kinds.js";
 import type { LogLine } from "./log-ring.js";
 
-/** How a backend process ended. `error` is set when it could not be started at all. */
+/** Exit status of a backend process. `error` is set when it could not be started at all. */
 export interface ProcessExit {
   code: number | null;
   signal: NodeJS.Signals | null;

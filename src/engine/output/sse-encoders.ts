@@ -35,7 +35,7 @@ abstract class OpenAiSseEncoder implements StreamEncoder {
     return event(envelope) + DONE;
   }
 
-  /** One chunk event with these choices. */
+  /** Builds one chunk event with these choices. */
   protected choicesEvent(choices: unknown[]): string {
     return event({
       ...this.#identity,
@@ -45,7 +45,7 @@ abstract class OpenAiSseEncoder implements StreamEncoder {
     });
   }
 
-  /** The closing events: the usage chunk when requested, then `[DONE]`. */
+  /** Builds the closing events: the usage chunk when requested, then `[DONE]`. */
   protected end(usage: Usage): string {
     const usageEvent = this.#includeUsage
       ? event({ ...this.#identity, object: this.#object, choices: [], usage })

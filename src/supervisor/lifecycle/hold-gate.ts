@@ -4,7 +4,7 @@ import { ERRORS, HttpError } from "../../http/errors.js";
 export interface HoldLimits {
   /** Requests that may wait at once; further ones get 503 at once. */
   maxHeld: number;
-  /** Longest wait of one request before it gets 503. */
+  /** Maximum wait of one request before it gets 503. */
   maxWaitMs: number;
 }
 

@@ -1,7 +1,7 @@
 import { ERRORS, HttpError } from "../../http/errors.js";
 import type { RunningOperation } from "./backend-types.js";
 
-/** Raised when a load fails; `restored` tells whether the previous model serves again. */
+/** Raised when a load fails; `restored` is true when the previous model serves again. */
 export class LoadFailedError extends Error {
   readonly code = "CODEC_ERR_BACKEND_LOAD_FAILED";
 

@@ -17,7 +17,7 @@ export const DEFAULT_RESTART_POLICY: RestartPolicy = {
   stableAfterMs: 60_000,
 };
 
-/** What to do after a crash. `attempt` numbers the restart, counted from 1 in each series. */
+/** Decision after a crash. `attempt` numbers the restart, counted from 1 in each series. */
 export type RestartDecision =
   { action: "restart"; attempt: number; delayMs: number } | { action: "give_up"; attempts: number };
 

@@ -73,7 +73,7 @@ export function planSwap(mode: SwapMode, hasCurrent: boolean): SwapPlan {
 /** The effects a swap needs; the lifecycle owner implements them with real processes. */
 export type SwapEffects = Record<SwapStep, () => Promise<void>>;
 
-/** How a swap ended. */
+/** Outcome of a swap. */
 export type SwapOutcome =
   | { kind: "swapped" }
   | { kind: "rolled_back"; error: unknown }

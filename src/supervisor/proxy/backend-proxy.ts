@@ -172,7 +172,7 @@ function forwardedRequestHeaders(request: FastifyRequest): IncomingHttpHeaders {
   const headers = withoutHopByHop(request.headers);
   headers[REQUEST_ID_HEADER] = request.id;
   headers["x-forwarded-for"] = appendForwarded(request.headers["x-forwarded-for"], request.ip);
-  // A proxy in front of this one (TLS termination) knows the original scheme and host; keep them.
+  // A proxy in front of this one (TLS termination) has the original scheme and host; keep them.
   headers["x-forwarded-proto"] ??= request.protocol;
   if (request.headers.host !== undefined) headers["x-forwarded-host"] ??= request.headers.host;
   return headers;

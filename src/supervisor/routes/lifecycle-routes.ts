@@ -17,7 +17,7 @@ export interface LifecycleRouteOptions extends LoadTargetOptions {
   logRing: LogRing;
   /** Arguments used when a load names no `extra_args`. */
   defaultArgs: readonly string[];
-  /** Where background loads run, so `GET /admin/jobs/{id}` reports them. */
+  /** Job store for background loads, so `GET /admin/jobs/{id}` reports them. */
   jobs: JobStore;
 }
 

@@ -23,7 +23,7 @@ const EXIT_CONFIRMATION_MS = 2_000;
  * Forwards every path the supervisor does not serve itself to the backend. This runs in
  * its own plugin scope whose only body parser passes the raw request stream through, so
  * request bodies are streamed to the backend instead of being parsed or buffered. While a
- * swap or restart is under way, `route` holds the request until a backend can take it.
+ * swap or restart is under way, `route` keeps the request waiting until a backend can take it.
  */
 export async function registerProxyRoutes(
   app: FastifyInstance,
@@ -34,7 +34,7 @@ export async function registerProxyRoutes(
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser("*", (_request, payload, done) => done(null, payload));
 
-    // OPTIONS is answered by the CORS plugin (preflights) and not forwarded.
+    // The CORS plugin handles OPTIONS (preflights), so it is not forwarded.
     scope.route({
       method: PROXIED_METHODS,
       url: "/*",
@@ -76,9 +76,9 @@ export async function registerProxyRoutes(
 }
 
 /**
- * Answers 413 for a declared body larger than the engine accepts. The engine would answer 413
- * too, but it closes the connection while the proxy is still sending, which surfaces as a
- * broken pipe instead of its answer.
+ * Rejects with 413 a declared body larger than the engine accepts. The engine would return
+ * 413 too, but it closes the connection while the proxy is still sending, so the proxy would
+ * see a broken pipe instead of the engine's response.
  */
 function rejectOversizedBody(request: FastifyRequest): void {
   const declared = Number(request.headers["content-length"] ?? 0);
