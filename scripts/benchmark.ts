@@ -21,31 +21,47 @@ interface Flags {
 }
 
 /** A group of measurements that fills one generated section of docs/benchmarks.md. */
-type Section = (models: { primary: string; secondary: string }, flags: Flags) => Promise<string[]>;
+interface Section {
+  /** Sampling settings of the section's requests, printed after the model name. */
+  decoding: string;
+  run: (models: { primary: string; secondary: string }, flags: Flags) => Promise<string[]>;
+}
+
+const GREEDY = "greedy decoding, `ignore_eos` so every request generates the full length";
 
 const SECTIONS: Record<string, Section> = {
-  engine: async ({ primary }, flags) => [
-    "### Response bytes per token (one 256-token completion, `--threads 1`)",
-    await measureWireBytes(primary),
-    "### Engine decoding speed (median of 3 runs, 256 tokens each)",
-    await measureThroughput(
-      primary,
-      flags.threads.split(",").map((value) => Number(value)),
-    ),
-  ],
-  compression: async ({ primary }) => [
-    "### Compressed Codec streams (one sampled 256-token completion)",
-    await measureCompression(primary, {
-      msgpack: `${SHIPPED_DICTIONARY_DIR}qwen-msgpack-v1.zstd`,
-      protobuf: `${SHIPPED_DICTIONARY_DIR}qwen-protobuf-v1.zstd`,
-    }),
-  ],
-  supervisor: async ({ primary, secondary }) => [
-    "### Proxy overhead (msgpack streams of 128 tokens, engine `--threads 1 --parallel 16`, median of 3 runs)",
-    await measureProxyOverhead(primary),
-    "### Model swaps under load (8 clients streaming 32-token completions without pause, 3 swaps between two demo models)",
-    await measureSwapModes(primary, secondary),
-  ],
+  engine: {
+    decoding: GREEDY,
+    run: async ({ primary }, flags) => [
+      "### Response bytes per token (one 256-token completion, `--threads 1`)",
+      await measureWireBytes(primary),
+      "### Engine decoding speed (median of 3 runs, 256 tokens each)",
+      await measureThroughput(
+        primary,
+        flags.threads.split(",").map((value) => Number(value)),
+      ),
+    ],
+  },
+  compression: {
+    decoding:
+      "sampled at temperature 1, top-k 50 and a fixed seed (greedy output on random weights repeats one token and compresses unrealistically well), `ignore_eos`",
+    run: async ({ primary }) => [
+      "### Compressed Codec streams (one sampled 256-token completion)",
+      await measureCompression(primary, {
+        msgpack: `${SHIPPED_DICTIONARY_DIR}qwen-msgpack-v1.zstd`,
+        protobuf: `${SHIPPED_DICTIONARY_DIR}qwen-protobuf-v1.zstd`,
+      }),
+    ],
+  },
+  supervisor: {
+    decoding: GREEDY,
+    run: async ({ primary, secondary }) => [
+      "### Proxy overhead (msgpack streams of 128 tokens, engine `--threads 1 --parallel 16`, median of 3 runs)",
+      await measureProxyOverhead(primary),
+      "### Model swaps under load (8 clients streaming 32-token completions without pause, 3 swaps between two demo models)",
+      await measureSwapModes(primary, secondary),
+    ],
+  },
 };
 
 /**
@@ -65,8 +81,8 @@ async function main(flags: Flags): Promise<void> {
 
     const markdown = [
       `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench -- --only ${name}\` on ${machineDescription()}.`,
-      `Model: \`${primary.split("/").at(-1)}\`, greedy decoding, \`ignore_eos\` so every request generates the full length.`,
-      ...(await section({ primary, secondary }, flags)),
+      `Model: \`${primary.split("/").at(-1)}\`, ${section.decoding}.`,
+      ...(await section.run({ primary, secondary }, flags)),
     ].join("\n\n");
     process.stdout.write(`${markdown}\n\n`);
     if (flags.write) await replaceGeneratedSection(name, markdown);

@@ -25,6 +25,7 @@ interface CommandLineOptions {
   ctx: number;
   seed: number;
   dtype: DemoModelOptions["dtype"];
+  transitions?: Array<[number, number]>;
 }
 
 function parseInteger(value: string): number {
@@ -32,6 +33,19 @@ function parseInteger(value: string): number {
     throw new InvalidArgumentError("Expected a non-negative integer.");
   }
   return Number(value);
+}
+
+/** Parses `FROM:TO,FROM:TO`: token ID pairs that steer a greedy decode. */
+function parseTransitions(value: string): Array<[number, number]> {
+  return value.split(",").map((pair) => {
+    const match = /^\s*(\d+):(\d+)\s*$/.exec(pair);
+    if (match === null) {
+      throw new InvalidArgumentError(
+        `'${pair}' is not a pair FROM:TO of token IDs; write e.g. 9707:11,11:9707`,
+      );
+    }
+    return [Number(match[1]), Number(match[2])];
+  });
 }
 
 function createCommand(): Command {
@@ -74,6 +88,11 @@ function createCommand(): Command {
       new Option("--dtype <type>", "element type of the weight matrices")
         .choices(["f16", "f32"])
         .default(defaults.dtype),
+    )
+    .option(
+      "--transitions <pairs>",
+      "token ID pairs FROM:TO,… that greedy decoding follows, for deterministic test output",
+      parseTransitions,
     );
 }
 
@@ -94,6 +113,7 @@ async function main(): Promise<void> {
       contextLength: options.ctx,
       seed: options.seed,
       dtype: options.dtype,
+      ...(options.transitions === undefined ? {} : { transitions: options.transitions }),
     });
   } catch (error) {
     if (error instanceof RangeError) {

@@ -110,6 +110,38 @@ describe("map commands", () => {
     assert.equal(encoded.stdout.trim(), "9707 11 1879 0");
   });
 
+  test("special tokens only when asked", async () => {
+    const plain = await runCli(["map", "encode", "--map", mapFile, "<tool_call>Hi"]);
+    assert.notEqual(plain.stdout.trim().split(" ")[0], "151657");
+    const parsed = await runCli(["map", "encode", "--special", "--map", mapFile, "<tool_call>Hi"]);
+    assert.equal(parsed.stdout.trim().split(" ")[0], "151657");
+
+    const hidden = await runCli(["map", "decode", "--map", mapFile, "151657", "9707"]);
+    assert.equal(hidden.stdout, "Hello\n");
+    const shown = await runCli(["map", "decode", "--special", "--map", mapFile, "151657", "9707"]);
+    assert.equal(shown.stdout, "<tool_call>Hello\n");
+  });
+
+  test("decode refuses IDs outside the map", async () => {
+    const result = await runCli(["map", "decode", "--map", mapFile, "9707", "999999"]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /token ID 999999 is not in the map, whose vocab_size is 151669/);
+  });
+
+  test("a missing map file is named", async () => {
+    const result = await runCli(["map", "decode", "--map", join(workDir, "none.json"), "1"]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /cannot read the map file '.*none\.json': no such file\n/);
+  });
+
+  test("the default id is the one the engine serves", async () => {
+    const out = join(workDir, "default-id.json");
+    const result = await runCli(["map", "build", "--gguf", await demoModelPath(), "--out", out]);
+    assert.equal(result.code, 0, result.stderr);
+    const map = JSON.parse(await readFile(out, "utf8")) as { id: string };
+    assert.match(map.id, /^gguf\/codec-serve-demo-qwen3-/);
+  });
+
   test("build needs an input", async () => {
     const result = await runCli(["map", "build"]);
     assert.equal(result.code, 1);

@@ -10,15 +10,20 @@ import {
   readZstdDictHash,
   type ContentDecoder,
 } from "../src/protocol/content-encoding.js";
-import { CodecZstdDictError } from "../src/protocol/content-encoding-errors.js";
+import {
+  CodecContentEncodingError,
+  CodecZstdDictError,
+} from "../src/protocol/content-encoding-errors.js";
 import { Detokenizer } from "../src/protocol/detokenizer.js";
 import { discoverZstdDict } from "../src/protocol/discover.js";
 import { CodecDiscoveryNotFoundError } from "../src/protocol/discovery-errors.js";
 import { CodecMapHashMismatchError } from "../src/protocol/errors.js";
 import type { DecodableStreamFormat } from "../src/protocol/frame.js";
+import { CodecHttpError } from "../src/protocol/http-errors.js";
 import { loadMap } from "../src/protocol/load-map.js";
 import { encodeMsgpackFrame } from "../src/protocol/msgpack-frame.js";
 import type { TokenizerMap } from "../src/protocol/tokenizer-map.js";
+import { decompressZstd } from "../src/protocol/zstd-decoder.js";
 import { postJson, readSseData } from "./helpers/http.js";
 import { startTestSupervisor, type TestSupervisor } from "./helpers/test-supervisor.js";
 
@@ -85,6 +90,7 @@ async function decodeIds(
   const ids: number[] = [];
   for await (const frame of decodeResponse(response, format, {
     fetchZstdDictionary,
+    zstd: decompressZstd,
     contentDecoders: { br: brotli },
     ...(encodedBody === undefined ? {} : { encodedBody }),
   })) {
@@ -193,7 +199,10 @@ describe("client errors for compressed responses", () => {
     response: Response,
     options: Parameters<typeof decodeResponse>[2] = {},
   ): Promise<void> {
-    for await (const _frame of decodeResponse(response, "msgpack", options)) {
+    for await (const _frame of decodeResponse(response, "msgpack", {
+      zstd: decompressZstd,
+      ...options,
+    })) {
       // Drained for its errors.
     }
   }
@@ -263,6 +272,43 @@ describe("client errors for compressed responses", () => {
         cache: false,
       }),
       (error: unknown) => error instanceof CodecMapHashMismatchError && error.actual === mapHash,
+    );
+  });
+
+  test("a zstd response without a zstd decoder", async () => {
+    const response = await completionRequest("msgpack", "zstd");
+    assert.equal(response.headers.get("content-encoding"), "zstd");
+    await assert.rejects(
+      async () => {
+        for await (const _frame of decodeResponse(response, "msgpack", { fetchZstdDictionary })) {
+          // Fails before the first frame.
+        }
+      },
+      (error: unknown) =>
+        error instanceof CodecContentEncodingError &&
+        /codec-serve\/client\/zstd/.test(error.message),
+    );
+  });
+
+  test("an error status is a CodecHttpError with the server's envelope", async () => {
+    const response = await postJson(
+      `${server.baseUrl}/v1/completions`,
+      { prompt: "Hi", max_tokens: -1, stream_format: "msgpack" },
+      { "Accept-Encoding": "identity" },
+    );
+    await assert.rejects(drain(response), (error: unknown) => {
+      assert.ok(error instanceof CodecHttpError);
+      assert.equal(error.code, "CODEC_ERR_HTTP_STATUS");
+      assert.equal(error.status, 400);
+      assert.equal(error.param, "max_tokens");
+      assert.equal(error.serverCode, "CODEC_ERR_REQUEST_INVALID_PARAM");
+      assert.match(error.message, /HTTP 400: .*max_tokens/);
+      return true;
+    });
+    await assert.rejects(
+      drain(new Response("upstream down", { status: 502 })),
+      (error: unknown) =>
+        error instanceof CodecHttpError && error.serverMessage === "upstream down",
     );
   });
 

@@ -81,7 +81,7 @@ describe("health and models", () => {
     const models = (await (await fetch(`${server.baseUrl}/v1/models`)).json()) as any;
     const codec = models.data[0].codec;
     const response = await fetch(`${server.baseUrl}${codec.map_url}`, {
-      headers: { "If-None-Match": `"${codec.map_hash}"` },
+      headers: { "If-None-Match": `"${codec.map_hash}"`, "Accept-Encoding": "identity" },
     });
     assert.equal(response.status, 304);
     assert.equal(response.headers.get("etag"), `"${codec.map_hash}"`);

@@ -236,11 +236,13 @@ test("unknown path is a 404 envelope", async () => {
   assert.equal(body.error.type, "not_found_error");
 });
 
-test("wrong method is a 404 envelope", async () => {
+test("wrong method is a 405 envelope", async () => {
   const response = await fetch(`${server.baseUrl}/v1/completions`);
-  assert.equal(response.status, 404);
+  assert.equal(response.status, 405);
+  assert.equal(response.headers.get("allow"), "POST");
   const body = (await response.json()) as { error: Record<string, unknown> };
-  assert.equal(body.error.code, "CODEC_ERR_ROUTE_NOT_FOUND");
+  assert.equal(body.error.code, "CODEC_ERR_ROUTE_METHOD_NOT_ALLOWED");
+  assert.equal(body.error.type, "method_not_allowed_error");
 });
 
 test("form-encoded content type is parsed as json", async () => {

@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { brotliDecompressSync, gunzipSync } from "node:zlib";
+
+import { request } from "undici";
 
 import { codecConfigFromEnv, type CodecServerConfig } from "../src/engine/codec-config.js";
 import { filterCodecHeaders, parseClientVersion } from "../src/engine/codec-version.js";
@@ -255,6 +258,71 @@ describe("bad binary bodies", () => {
     });
   }
 
+  test("names the byte offset and the fix in the message", async () => {
+    const prefixed = await expectError(
+      await postCodec(hex("00 00 00 09 0a 01 05"), "application/x-protobuf"),
+      400,
+      "CODEC_ERR_REQUEST_INVALID_BINARY_BODY",
+    );
+    assert.match(String(prefixed.message), /the prefix is 9 and 3 bytes follow it/);
+
+    const trailing = await expectError(
+      await postCodec(hex("81 aa 70 72 6f 6d 70 74 5f 69 64 73 91 01 c0"), "application/x-msgpack"),
+      400,
+      "CODEC_ERR_REQUEST_INVALID_BINARY_BODY",
+    );
+    assert.match(String(trailing.message), /at byte 14: 1 more bytes follow the map/);
+
+    const truncated = await expectError(
+      await postCodec(MSGPACK_EXAMPLE.subarray(0, 20), "application/x-msgpack"),
+      400,
+      "CODEC_ERR_REQUEST_INVALID_BINARY_BODY",
+    );
+    assert.match(String(truncated.message), /truncated; it ends at byte 20/);
+
+    const notMap = await expectError(
+      await postCodec(hex("93 01 02 03"), "application/x-msgpack"),
+      400,
+      "CODEC_ERR_REQUEST_INVALID_BINARY_BODY",
+    );
+    assert.match(String(notMap.message), /starts with byte 0x93, which is not a msgpack map/);
+
+    const outOfVocab = await expectError(
+      await postCodec(
+        hex("81 aa 70 72 6f 6d 70 74 5f 69 64 73 91 ce 00 10 00 00"),
+        "application/x-msgpack",
+      ),
+      400,
+      "CODEC_ERR_REQUEST_TOKEN_OUT_OF_VOCAB",
+    );
+    assert.equal(outOfVocab.param, "prompt_ids");
+  });
+
+  test("reads a body sent without Content-Type as msgpack", async () => {
+    const response = await fetch(`${server.baseUrl}/v1/completions/codec`, {
+      method: "POST",
+      headers: { "Accept-Encoding": "identity", "Content-Type": "" },
+      body: hex("81 aa 70 72 6f 6d 70 74 5f 69 64 73 91 01") as Uint8Array<ArrayBuffer>,
+    });
+    assert.equal(response.status, 200);
+    await response.arrayBuffer();
+  });
+
+  test("reduces a 64-bit msgpack seed modulo 2^32", async () => {
+    // {prompt_ids: [1], max_tokens: 3, temperature: 1, seed: 2^32 + 7} and the same with seed 7.
+    const body = (seed: string) =>
+      hex(
+        `84 aa 70 72 6f 6d 70 74 5f 69 64 73 91 01 aa 6d 61 78 5f 74 6f 6b 65 6e 73 03 ab 74 65 6d 70 65 72 61 74 75 72 65 01 a4 73 65 65 64 ${seed}`,
+      );
+    const big = await postCodec(body("cf 00 00 00 01 00 00 00 07"), "application/x-msgpack");
+    const small = await postCodec(body("07"), "application/x-msgpack");
+    assert.equal(big.status, 200);
+    assert.deepEqual(
+      generatedIds(await frames(big, "msgpack")),
+      generatedIds(await frames(small, "msgpack")),
+    );
+  });
+
   test("serves after bad bodies", async () => {
     const response = await postCodec(hex("0a 01 05 10 02"), "application/x-protobuf");
     assert.equal(generatedIds(await frames(response, "msgpack")).length, 2);
@@ -353,13 +421,67 @@ describe("discovery", () => {
     };
     assert.equal(index.codec_version, "0.5");
     const pointer = index.maps[0]!;
-    const map = await fetch(pointer.url);
+    const map = await fetch(pointer.url, { headers: { "Accept-Encoding": "identity" } });
     assert.equal(map.status, 200);
     assert.equal(map.headers.get("etag"), `"${pointer.hash}"`);
     const revalidated = await fetch(pointer.url, {
-      headers: { "If-None-Match": `"${pointer.hash}"` },
+      headers: { "If-None-Match": `"${pointer.hash}"`, "Accept-Encoding": "identity" },
     });
     assert.equal(revalidated.status, 304);
+  });
+
+  test("serves the map compressed, with a weak tag for the compressed forms", async () => {
+    const pointer = (
+      (await (await fetch(`${server.baseUrl}/.well-known/codec/index.json`)).json()) as {
+        maps: Array<{ url: string; hash: string }>;
+      }
+    ).maps[0]!;
+    const identity = Buffer.from(
+      await (
+        await fetch(pointer.url, { headers: { "Accept-Encoding": "identity" } })
+      ).arrayBuffer(),
+    );
+    for (const coding of ["gzip", "br"]) {
+      const response = await request(pointer.url, { headers: { "Accept-Encoding": coding } });
+      assert.equal(response.statusCode, 200);
+      assert.equal(response.headers["content-encoding"], coding);
+      assert.equal(response.headers.vary, "Accept-Encoding");
+      assert.equal(response.headers.etag, `W/"${pointer.hash}"`);
+      const compressed = Buffer.from(await response.body.arrayBuffer());
+      assert.ok(compressed.length < identity.length / 2);
+      const plain = coding === "gzip" ? gunzipSync(compressed) : brotliDecompressSync(compressed);
+      assert.ok(plain.equals(identity));
+    }
+
+    // Weak comparison: either form of the tag, alone or in a list, revalidates either coding.
+    for (const [header, coding] of [
+      [`W/"${pointer.hash}"`, "identity"],
+      [`"other", "${pointer.hash}"`, "gzip"],
+      ["*", "br"],
+    ] as const) {
+      const response = await fetch(pointer.url, {
+        headers: { "If-None-Match": header, "Accept-Encoding": coding },
+      });
+      assert.equal(response.status, 304, header);
+    }
+    const changed = await fetch(pointer.url, { headers: { "If-None-Match": `"sha256:other"` } });
+    assert.equal(changed.status, 200);
+    await changed.arrayBuffer();
+  });
+
+  test("other methods on fixed routes get 405 with Allow", async () => {
+    for (const [method, path, allow] of [
+      ["GET", "/v1/completions", "POST"],
+      ["PUT", "/v1/completions/codec", "POST"],
+      ["POST", "/health", "GET, HEAD"],
+      ["DELETE", "/codec/schema", "GET, HEAD"],
+    ] as const) {
+      const response = await fetch(`${server.baseUrl}${path}`, { method });
+      assert.equal(response.status, 405, `${method} ${path}`);
+      assert.equal(response.headers.get("allow"), allow);
+      const body = (await response.json()) as { error: { code: string } };
+      assert.equal(body.error.code, "CODEC_ERR_ROUTE_METHOD_NOT_ALLOWED");
+    }
   });
 
   test("map lists the shipped dictionaries", async () => {
@@ -511,13 +633,38 @@ describe("version policy", () => {
     assert.equal(body.deployment_id, "test-deploy");
   });
 
-  test("strict refuses a client without the header", async () => {
+  test("strict refuses a Codec request without the header", async () => {
     const response = await postJson(`${strict.baseUrl}/v1/completions`, {
       prompt: "Hi",
       max_tokens: 1,
+      stream_format: "msgpack",
     });
     assert.equal(response.status, 426);
     assert.equal(((await response.json()) as Record<string, unknown>).client_version, "0.2");
+
+    const codec = await fetch(`${strict.baseUrl}/v1/completions/codec`, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-protobuf" },
+      body: hex("0a 01 05 10 01") as Uint8Array<ArrayBuffer>,
+    });
+    assert.equal(codec.status, 426);
+    await codec.text();
+  });
+
+  test("strict serves plain OpenAI requests, which send no version", async () => {
+    const completion = await postJson(`${strict.baseUrl}/v1/completions`, {
+      prompt: "Hi",
+      max_tokens: 1,
+    });
+    assert.equal(completion.status, 200);
+    await completion.text();
+    const chat = await postJson(`${strict.baseUrl}/v1/chat/completions`, {
+      messages: [{ role: "user", content: "Hi" }],
+      max_tokens: 1,
+      stream: true,
+    });
+    assert.equal(chat.status, 200);
+    await chat.text();
   });
 
   test("strict serves a new enough client", async () => {

@@ -62,3 +62,25 @@ test("protocol uses only web-standard APIs", async () => {
     assert.doesNotMatch(file.text, /\bBuffer\b|\bprocess\./, `${name} uses a Node.js global`);
   }
 });
+
+test("the core client entry point never reaches zstd-codec", async () => {
+  const files = new Map((await sourceFiles()).map((file) => [file.path, file]));
+  const seen = new Set<string>();
+  const pending = [join(SOURCE, "protocol", "index.ts")];
+  while (pending.length > 0) {
+    const path = pending.pop()!;
+    if (seen.has(path)) continue;
+    seen.add(path);
+    const file = files.get(path);
+    assert.ok(file !== undefined, `missing ${path}`);
+    for (const specifier of file.imports) {
+      assert.ok(
+        !specifier.startsWith("zstd-codec") && !specifier.endsWith("/zstd-decoder.js"),
+        `${relative(REPO_ROOT, path)} imports ${specifier}; zstd belongs to codec-serve/client/zstd`,
+      );
+      if (specifier.startsWith("."))
+        pending.push(resolve(path, "..", specifier.replace(/\.js$/, ".ts")));
+    }
+  }
+  assert.ok(seen.size > 10);
+});

@@ -267,3 +267,17 @@ describe("decodeStream errors", () => {
     await assert.rejects(collect(body, "msgpack"), CodecInvalidArgumentError);
   });
 });
+
+describe("protobuf-delta", () => {
+  it("reads the plain protobuf frames servers send for it", async () => {
+    const bytes = concat(FRAMES.map((frame) => encodeProtobufFrame(frame)));
+    const frames: CodecFrame[] = [];
+    for await (const frame of decodeStream(chunksOf(chunked(bytes, 3)), "protobuf-delta")) {
+      frames.push(frame);
+    }
+    assert.deepEqual(
+      frames.map((frame) => frame.ids),
+      FRAMES.map((frame) => frame.ids),
+    );
+  });
+});

@@ -9,6 +9,11 @@ import { decodeResponse, type ContentDecoder } from "../protocol/content-encodin
 import { Detokenizer } from "../protocol/detokenizer.js";
 import { discoverZstdDict } from "../protocol/discover.js";
 import type { DecodableStreamFormat } from "../protocol/frame.js";
+import {
+  CODEC_CLIENT_VERSION,
+  CODEC_CLIENT_VERSION_HEADER,
+} from "../protocol/version-signaling.js";
+import { decompressZstd } from "../protocol/zstd-decoder.js";
 import { loadMapCached } from "./map-cache.js";
 import { parseNonNegativeInteger, parseNumber } from "./option-parsers.js";
 
@@ -98,11 +103,11 @@ export async function complete(
   const url = `${base}/v1/${flags.chat ? "chat/completions" : "completions"}`;
   if (detokenizer !== undefined) {
     const response = await postRaw(url, body, flags.acceptEncoding ?? "identity");
-    if (!response.ok) throw new Error(await describeFailure(response));
     let finishReason = "unknown";
     const frames = decodeResponse(response, flags.streamFormat as DecodableStreamFormat, {
       encodedBody: true,
       contentDecoders: NODE_DECODERS,
+      zstd: decompressZstd,
       fetchZstdDictionary: (hash) => discoverZstdDict({ origin: base, hash }),
     });
     for await (const frame of frames) {
@@ -135,7 +140,11 @@ const NODE_DECODERS: Record<string, ContentDecoder> = {
 async function postRaw(url: string, body: unknown, acceptEncoding: string): Promise<Response> {
   const response = await request(url, {
     method: "POST",
-    headers: { "Content-Type": "application/json", "Accept-Encoding": acceptEncoding },
+    headers: {
+      "Content-Type": "application/json",
+      "Accept-Encoding": acceptEncoding,
+      [CODEC_CLIENT_VERSION_HEADER]: CODEC_CLIENT_VERSION,
+    },
     body: JSON.stringify(body),
   });
   const headers = new Headers();

@@ -6,6 +6,8 @@ import { readGgufFileInfo } from "node-llama-cpp";
 
 import {
   buildTokenizerMap,
+  ggufMapId,
+  mapIdSlug,
   readTokenizerMetadata,
   serializeTokenizerMap,
 } from "../engine/gguf-tokenizer-map.js";
@@ -52,9 +54,7 @@ export async function buildMapFromGguf(path: string, id: string | undefined): Pr
   const info = await readGgufFileInfo(path, { readTensorInfo: false });
   const tokenizer = readTokenizerMetadata(info.metadata);
   const generalName = (info.metadata as { general?: { name?: unknown } }).general?.name;
-  const mapId =
-    id ??
-    `gguf/${slug(typeof generalName === "string" && generalName !== "" ? generalName : basename(path, ".gguf"))}`;
+  const mapId = id ?? ggufMapId(generalName, path);
   const map = buildTokenizerMap(tokenizer, mapId);
 
   const split =
@@ -86,18 +86,9 @@ export async function buildMapFromTokenizerFiles(
     tokenizerConfigPath === undefined
       ? undefined
       : JSON.parse(await readFile(tokenizerConfigPath, "utf8"));
-  const mapId = id ?? `hf/${slug(basename(tokenizerJsonPath, ".json"))}`;
+  const mapId = id ?? `hf/${mapIdSlug(basename(tokenizerJsonPath, ".json"))}`;
   return buildMapFromTokenizerJson(tokenizerJson, {
     id: mapId,
     ...(tokenizerConfig === undefined ? {} : { tokenizerConfig }),
   });
-}
-
-/** Turns a name into a map id segment matching `[a-z0-9._-]+`. */
-function slug(name: string): string {
-  const cleaned = name
-    .toLowerCase()
-    .replace(/[^a-z0-9._-]+/g, "-")
-    .replace(/^[-.]+|[-.]+$/g, "");
-  return cleaned === "" ? "model" : cleaned;
 }

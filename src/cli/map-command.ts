@@ -72,31 +72,66 @@ export function mapCommand(): Command {
     .description("Print the token IDs of a text, separated by spaces")
     .requiredOption("--map <file>", "map file")
     .option("--hash <sha256>", "expected content hash of the map file")
+    .option(
+      "--special",
+      "turn special-token strings in the text, such as <|im_end|>, into their IDs",
+      false,
+    )
     .argument("<text>", "text to encode")
-    .action(async (text: string, flags: { map: string; hash?: string }) => {
+    .action(async (text: string, flags: { map: string; hash?: string; special: boolean }) => {
       const loaded = await readMapFile(flags.map, flags.hash);
-      process.stdout.write(`${tokenize(loaded, text).join(" ")}\n`);
+      const ids = tokenize(loaded, text, { parseSpecialTokens: flags.special });
+      process.stdout.write(`${ids.join(" ")}\n`);
     });
 
   map
     .command("decode")
-    .description("Print the text of token IDs; special tokens are left out")
+    .description("Print the text of token IDs; special tokens are left out unless --special")
     .requiredOption("--map <file>", "map file")
     .option("--hash <sha256>", "expected content hash of the map file")
+    .option("--special", "print special tokens, such as <|im_end|>, as their strings", false)
     .argument("<ids...>", "token IDs")
-    .action(async (ids: string[], flags: { map: string; hash?: string }) => {
+    .action(async (ids: string[], flags: { map: string; hash?: string; special: boolean }) => {
       const loaded = await readMapFile(flags.map, flags.hash);
-      const numbers = ids.map((id) => {
-        if (!/^\d+$/.test(id)) throw new InvalidArgumentError(`'${id}' is not a token ID`);
-        return Number(id);
+      const numbers = ids.map((id) => parseTokenId(id, loaded.vocab_size));
+      const text = new Detokenizer(loaded).render(numbers, {
+        partial: false,
+        renderSpecial: flags.special,
       });
-      process.stdout.write(`${new Detokenizer(loaded).render(numbers, { partial: false })}\n`);
+      process.stdout.write(`${text}\n`);
     });
 
   return map;
 }
 
+/** Parses a token ID argument; IDs at or above the map's `vocab_size` are refused. */
+function parseTokenId(text: string, vocabSize: number): number {
+  if (!/^\d+$/.test(text)) {
+    throw new InvalidArgumentError(`'${text}' is not a token ID; give non-negative integers`);
+  }
+  const id = Number(text);
+  if (id >= vocabSize) {
+    throw new InvalidArgumentError(
+      `token ID ${text} is not in the map, whose vocab_size is ${vocabSize} (IDs 0 to ${vocabSize - 1})`,
+    );
+  }
+  return id;
+}
+
 async function readMapFile(path: string, hash: string | undefined): Promise<TokenizerMap> {
-  const bytes = new Uint8Array(await readFile(path));
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(path));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason =
+      code === "ENOENT"
+        ? "no such file"
+        : code === "EISDIR"
+          ? "it is a directory"
+          : (error as Error).message;
+    // No cause: the CLI prints causes, and the reason already repeats the system error.
+    throw new Error(`cannot read the map file '${path}': ${reason}`);
+  }
   return loadMap({ bytes, ...(hash === undefined ? {} : { hash }), cache: false });
 }

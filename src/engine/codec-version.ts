@@ -54,6 +54,29 @@ export function parseClientVersion(header: string | string[] | undefined): Clien
   return { major, minor, text: `${major}.${minor}` };
 }
 
+/** `stream_format` values that make a JSON-route request a Codec request. */
+const BINARY_STREAM_FORMATS: ReadonlySet<unknown> = new Set([
+  "msgpack",
+  "protobuf",
+  "msgpack-delta",
+  "protobuf-delta",
+]);
+
+/**
+ * Returns whether a request to `/v1/completions` or `/v1/chat/completions` uses Codec: it sends
+ * `Codec-Client-Version`, or its JSON body requests a binary `stream_format`. Only Codec requests
+ * are subject to the version policy, because the policy is about Codec features and plain OpenAI
+ * clients send no version. Every `/v1/completions/codec` request is a Codec request.
+ */
+export function isCodecRequest(
+  versionHeader: string | string[] | undefined,
+  body: unknown,
+): boolean {
+  if (versionHeader !== undefined) return true;
+  if (typeof body !== "object" || body === null) return false;
+  return BINARY_STREAM_FORMATS.has((body as { stream_format?: unknown }).stream_format);
+}
+
 /** Returns whether `version` is older than `major.minor`. */
 export function isOlderThan(
   version: ClientVersion,
@@ -78,7 +101,8 @@ export interface VersionRequiredBody {
 /**
  * Returns the 426 body when the strict policy refuses this client: its version is below the
  * minimum and the deployment makes at least one feature mandatory. A version mismatch alone,
- * with nothing mandatory, is never refused.
+ * with nothing mandatory, is never refused. Callers apply it to Codec requests only
+ * (see {@link isCodecRequest}).
  */
 export function versionRefusal(
   config: CodecServerConfig,

@@ -3,6 +3,7 @@
  * map's IDs are exactly the IDs llama.cpp produces.
  */
 import { createHash } from "node:crypto";
+import { basename } from "node:path";
 
 import { serializeTokenizerMapBytes } from "../protocol/map-serialize.js";
 import type { MapEncoder, TokenizerMap } from "../protocol/tokenizer-map.js";
@@ -306,4 +307,26 @@ function toTokenId(value: unknown): number | undefined {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Returns the map id of a GGUF model: `gguf/` and a slug of its `general.name`, or of the file
+ * name without `.gguf` when the name is missing. The engine and `codec-serve map build` both
+ * use it, so a map built from a file carries the id the engine serves it under.
+ */
+export function ggufMapId(generalName: unknown, modelPath: string): string {
+  const name =
+    typeof generalName === "string" && generalName !== ""
+      ? generalName
+      : basename(modelPath, ".gguf");
+  return `gguf/${mapIdSlug(name)}`;
+}
+
+/** Turns a name into a map id segment matching `[a-z0-9._-]+`, `model` when nothing is left. */
+export function mapIdSlug(name: string): string {
+  const cleaned = name
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, "-")
+    .replace(/^[-.]+|[-.]+$/g, "");
+  return cleaned === "" ? "model" : cleaned;
 }

@@ -102,12 +102,30 @@ export function llamaCppLogged(log: EventLogger, level: LlamaLogLevel, message: 
   }
 }
 
-/** Logs the zstd dictionaries loaded at start-up; `formats` is empty when none matches the model. */
-export function zstdDictionariesLoaded(
+/**
+ * Logs the Codec settings in force once the model is loaded: the version policy, the compression
+ * flush window and the zstd dictionaries (`dictionaryFormats` is empty when none matches the model).
+ */
+export function codecSettings(
   log: EventLogger,
-  fields: { formats: string[]; hashes: string[]; sources: string[] },
+  fields: {
+    versionPolicy: string;
+    minimumVersion: string;
+    requiredFeatures: string[];
+    compressionFlushMs: number;
+    dictionaryFormats: string[];
+    dictionaryHashes: string[];
+    dictionarySources: string[];
+  },
 ): void {
-  log.info({ event: "engine.zstd_dictionaries_loaded", ...fields }, "zstd dictionaries loaded");
+  const enforced =
+    fields.versionPolicy === "strict" && fields.requiredFeatures.length > 0
+      ? `; Codec requests from clients below ${fields.minimumVersion} get 426`
+      : "";
+  log.info(
+    { event: "engine.codec_settings", ...fields },
+    `Codec settings: version policy ${fields.versionPolicy}${enforced}`,
+  );
 }
 
 /** Logs a request refused with 426 because the client's Codec version is below the policy. */

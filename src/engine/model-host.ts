@@ -1,5 +1,3 @@
-import { basename } from "node:path";
-
 import {
   getLlama,
   LlamaLogLevel,
@@ -17,10 +15,11 @@ import type { CodecServerConfig } from "./codec-config.js";
 import type { EngineOptions } from "./engine-options.js";
 import {
   buildTokenizerMap,
+  ggufMapId,
   readTokenizerMetadata,
   serializeTokenizerMap,
 } from "./gguf-tokenizer-map.js";
-import { llamaCppLogged, modelLoaded, zstdDictionariesLoaded } from "./log-events.js";
+import { codecSettings, llamaCppLogged, modelLoaded } from "./log-events.js";
 import { loadDictionaries, tokenizerFingerprint, type DictionarySet } from "./zstd-dictionaries.js";
 
 /** Context size used when none is configured, unless the model was trained on less. */
@@ -106,14 +105,18 @@ export class ModelHost {
     });
 
     const tokenizer = readTokenizerMetadata(model.fileInfo.metadata);
-    const mapId = tokenizerMapId(model, options.modelPath);
+    const mapId = ggufMapId(model.fileInfo.metadata.general?.name, options.modelPath);
     const map = buildTokenizerMap(tokenizer, mapId);
     const dictionaries = await loadDictionaries(codec, tokenizerFingerprint(map));
     if (dictionaries.size > 0) map.zstd_dictionaries = dictionaries.mapEntries();
-    zstdDictionariesLoaded(log, {
-      formats: map.zstd_dictionaries?.map((entry) => entry.format) ?? [],
-      hashes: map.zstd_dictionaries?.map((entry) => entry.hash) ?? [],
-      sources: ["msgpack", "protobuf"].flatMap(
+    codecSettings(log, {
+      versionPolicy: codec.versionPolicy,
+      minimumVersion: codec.minimumVersion,
+      requiredFeatures: codec.requiredFeatures,
+      compressionFlushMs: codec.compressionFlushMs,
+      dictionaryFormats: map.zstd_dictionaries?.map((entry) => entry.format) ?? [],
+      dictionaryHashes: map.zstd_dictionaries?.map((entry) => entry.hash) ?? [],
+      dictionarySources: ["msgpack", "protobuf"].flatMap(
         (format) => dictionaries.forFormat(format as "msgpack")?.source ?? [],
       ),
     });
@@ -189,15 +192,3 @@ export class ModelHost {
 }
 
 /** Derives a map id matching `[a-z0-9._/-]+` from the model's name or file name. */
-function tokenizerMapId(model: LlamaModel, modelPath: string): string {
-  const generalName = model.fileInfo.metadata.general?.name;
-  const name =
-    typeof generalName === "string" && generalName !== ""
-      ? generalName
-      : basename(modelPath, ".gguf");
-  const slug = name
-    .toLowerCase()
-    .replace(/[^a-z0-9._-]+/g, "-")
-    .replace(/^[-.]+|[-.]+$/g, "");
-  return `gguf/${slug === "" ? "model" : slug}`;
-}

@@ -1,12 +1,14 @@
 /**
  * Decoding of compressed Codec responses: `Content-Encoding` gzip, deflate, br and zstd, where
  * zstd always uses the pre-trained dictionary that `Codec-Zstd-Dict: sha256:<hex>` names.
+ *
+ * The zstd decoder itself is passed in (`decompressZstd` from `codec-serve/client/zstd`), so
+ * this module and every bundle built from the core client never load the zstd-codec package.
  */
 import { CodecContentEncodingError, CodecZstdDictError } from "./content-encoding-errors.js";
 import { decodeStream, readChunks, type DecodeStreamOptions } from "./decode-stream.js";
 import type { CodecFrame, DecodableStreamFormat } from "./frame.js";
-import { throwIfVersionRequired } from "./version-signaling.js";
-import { decompressZstd } from "./zstd-decoder.js";
+import { throwIfHttpError } from "./http-errors.js";
 
 /** Response header naming the zstd dictionary of a zstd-encoded Codec stream. */
 export const CODEC_ZSTD_DICT_HEADER = "Codec-Zstd-Dict";
@@ -15,6 +17,15 @@ const ZSTD_DICT_VALUE = /^sha256:([0-9a-fA-F]{64})$/;
 
 /** Undoes one content encoding of a body, chunk by chunk. */
 export type ContentDecoder = (body: AsyncIterable<Uint8Array>) => AsyncIterable<Uint8Array>;
+
+/**
+ * Decompresses a zstd body with a dictionary, chunk by chunk: `decompressZstd` from
+ * `codec-serve/client/zstd`, or any decoder of the same shape.
+ */
+export type ZstdDecoder = (
+  body: AsyncIterable<Uint8Array>,
+  dictionary: Uint8Array,
+) => AsyncIterable<Uint8Array>;
 
 /** Options of {@link decodeResponse}. */
 export interface DecodeResponseOptions extends DecodeStreamOptions {
@@ -37,6 +48,12 @@ export interface DecodeResponseOptions extends DecodeStreamOptions {
    * name. Node 20 has no brotli `DecompressionStream`, so raw br bodies there need `br` here.
    */
   contentDecoders?: Readonly<Record<string, ContentDecoder>>;
+  /**
+   * The zstd decoder, needed only when the request offered zstd in `Accept-Encoding`. Pass
+   * `decompressZstd` from `codec-serve/client/zstd`. Without it a zstd response raises
+   * {@link CodecContentEncodingError} before any dictionary is fetched.
+   */
+  zstd?: ZstdDecoder;
 }
 
 /**
@@ -80,18 +97,22 @@ export function readZstdDictHash(headers: Headers): string | undefined {
 }
 
 /**
- * Decodes the Codec frames of a `fetch` response, undoing its `Content-Encoding` first. A 426
- * response throws {@link CodecVersionRequiredError}. For zstd, the dictionary named by
- * `Codec-Zstd-Dict` is taken from `zstdDictionaries` or fetched with `fetchZstdDictionary`.
+ * Decodes the Codec frames of a `fetch` response, after checking its status and undoing its
+ * `Content-Encoding`. For zstd, the dictionary named by `Codec-Zstd-Dict` is taken from
+ * `zstdDictionaries` or fetched with `fetchZstdDictionary`, and `zstd` decodes the body.
  *
  * @example
  * ```ts
+ * import { decompressZstd } from "codec-serve/client/zstd";
  * const response = await fetch(url, { method: "POST", body, headers: { "Accept-Encoding": "zstd, br, gzip" } });
  * const fetchZstdDictionary = (hash: string) => discoverZstdDict({ origin, hash });
- * for await (const frame of decodeResponse(response, "msgpack", { fetchZstdDictionary })) { … }
+ * for await (const frame of decodeResponse(response, "msgpack", { zstd: decompressZstd, fetchZstdDictionary })) { … }
  * ```
+ * @throws {@link CodecVersionRequiredError} for a 426 response
+ * @throws {@link CodecHttpError} for any other status that is not 2xx, with the server's message
  * @throws {@link CodecZstdDictError} for a missing, malformed, unknown or unexpected dictionary header
- * @throws {@link CodecContentEncodingError} for an encoding this runtime cannot decode, or corrupt bytes
+ * @throws {@link CodecContentEncodingError} for an encoding this runtime cannot decode, a zstd
+ *   response without the `zstd` option, or corrupt bytes
  * @throws the errors of {@link decodeStream}
  */
 export async function* decodeResponse(
@@ -99,7 +120,7 @@ export async function* decodeResponse(
   format: DecodableStreamFormat,
   options: DecodeResponseOptions = {},
 ): AsyncGenerator<CodecFrame, void, undefined> {
-  await throwIfVersionRequired(response);
+  await throwIfHttpError(response);
   const encoding = contentEncodingOf(response.headers);
   const dictionaryHash = readZstdDictHash(response.headers);
   if (response.body === null) {
@@ -113,7 +134,15 @@ export async function* decodeResponse(
   const encoded = options.encodedBody ?? encoding === "zstd";
   if (encoded && encoding !== "" && encoding !== "identity") {
     if (dictionaryHash !== undefined) {
-      chunks = decompressZstd(chunks, await resolveDictionary(dictionaryHash, options));
+      const zstd = options.zstd;
+      if (zstd === undefined) {
+        throw new CodecContentEncodingError(
+          "zstd",
+          "The response is zstd-encoded, but no zstd decoder was passed. Pass " +
+            '`zstd: decompressZstd` (import it from "codec-serve/client/zstd"), or leave zstd out of Accept-Encoding.',
+        );
+      }
+      chunks = zstd(chunks, await resolveDictionary(dictionaryHash, options));
     } else {
       chunks = decodeContent(chunks, encoding, options.contentDecoders);
     }

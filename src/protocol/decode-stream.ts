@@ -44,6 +44,7 @@ interface Framer {
  * `"msgpack"` and `"msgpack-delta"` read the same streams: each frame is recognised by its keys
  * (`ids`, or `ids_delta` and `base_id`), because a server may decline the delta format a client
  * asked for, or send it without being asked. Delta frames come out with their IDs restored.
+ * `"protobuf-delta"` reads plain protobuf frames, which is what servers send for it.
  * Frames carry `tool_calls` when the server-side ToolWatcher closed a region in that chunk.
  *
  * @example
@@ -98,19 +99,23 @@ export async function* decodeStream(
   throw new CodecStreamMissingDoneError(wireMode(format), framesDecoded, queue.offset);
 }
 
-/** Returns the wire mode that errors report. A delta stream is a msgpack stream. */
+/** Returns the wire mode that errors report. A delta stream is read in its base wire mode. */
 function wireMode(format: DecodableStreamFormat): BinaryStreamFormat {
-  return format === "protobuf" ? "protobuf" : "msgpack";
+  return format === "protobuf" || format === "protobuf-delta" ? "protobuf" : "msgpack";
 }
 
 function createFramer(format: DecodableStreamFormat, maxFrameBytes: number): Framer {
   if (format === "msgpack" || format === "msgpack-delta") {
     return new MsgpackFramer(maxFrameBytes);
   }
-  if (format === "protobuf") {
+  if (format === "protobuf" || format === "protobuf-delta") {
     return new ProtobufFramer(maxFrameBytes);
   }
-  throw new CodecInvalidArgumentError("format", format, `"msgpack", "msgpack-delta" or "protobuf"`);
+  throw new CodecInvalidArgumentError(
+    "format",
+    format,
+    `"msgpack", "msgpack-delta", "protobuf" or "protobuf-delta"`,
+  );
 }
 
 /**

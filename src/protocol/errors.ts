@@ -31,6 +31,7 @@ export const CODEC_ERROR_CODES = [
   "CODEC_ERR_VERSION_REQUIRED",
   "CODEC_ERR_ZSTD_DICT",
   "CODEC_ERR_CONTENT_ENCODING",
+  "CODEC_ERR_HTTP_STATUS",
 ] as const;
 
 /** One of the stable codes in {@link CODEC_ERROR_CODES}. */
@@ -258,24 +259,42 @@ export class CodecFrameTooLargeError extends CodecError {
   }
 }
 
-/** A binary `CodecRequest` body does not follow the wire format. */
+/**
+ * A binary `CodecRequest` body does not follow the wire format (decoding), or a request to
+ * encode contains a value that the wire format cannot carry (encoding, where `offset` is undefined).
+ */
 export class CodecMalformedRequestError extends CodecError {
   static readonly code = "CODEC_ERR_REQUEST_MALFORMED";
   declare readonly code: "CODEC_ERR_REQUEST_MALFORMED";
   override readonly name = "CodecMalformedRequestError";
   readonly reason: string;
-  /** Byte offset of the problem in the request body. */
-  readonly offset: number;
+  /** Byte offset of the problem in the request body; undefined for an encoding error. */
+  readonly offset: number | undefined;
+  /** The wire format of the request. */
+  readonly format: BinaryStreamFormat;
 
-  /** Creates the error with a message that names the problem and its byte offset. */
-  constructor(reason: string, offset: number, options?: ErrorOptions) {
+  /**
+   * Creates the error with a message that names the problem and, when decoding, its byte offset.
+   *
+   * @param offset - byte offset in the body being decoded; leave it undefined when encoding
+   * @param options - `format` (default `protobuf`) and `cause`
+   */
+  constructor(
+    reason: string,
+    offset?: number,
+    options: ErrorOptions & { format?: BinaryStreamFormat } = {},
+  ) {
+    const format = options.format ?? "protobuf";
     super(
       CodecMalformedRequestError.code,
-      `Malformed protobuf CodecRequest at byte ${offset}: ${reason}. Send the message without a length prefix.`,
-      options,
+      offset === undefined
+        ? `Cannot encode the ${format} CodecRequest: ${reason}.`
+        : `Malformed ${format} CodecRequest at byte ${offset}: ${reason}.`,
+      options.cause === undefined ? undefined : { cause: options.cause },
     );
     this.reason = reason;
     this.offset = offset;
+    this.format = format;
   }
 }
 

@@ -26,11 +26,12 @@ export interface ToolCall {
 export type BinaryStreamFormat = "msgpack" | "protobuf";
 
 /**
- * Formats `decodeStream` reads: the binary wire modes and the opt-in `msgpack-delta` variant,
- * whose frames carry zigzag ID differences. `protobuf-delta` is not included, because no
- * implementation defines its field numbers.
+ * Formats `decodeStream` reads: the binary wire modes and the opt-in delta variants, so a client
+ * can pass the `stream_format` it requested. `msgpack-delta` frames carry zigzag ID differences.
+ * `protobuf-delta` is read as plain protobuf: no implementation defines its field numbers, and
+ * this server responds to a `protobuf-delta` request with plain protobuf frames.
  */
-export type DecodableStreamFormat = BinaryStreamFormat | "msgpack-delta";
+export type DecodableStreamFormat = BinaryStreamFormat | "msgpack-delta" | "protobuf-delta";
 
 /**
  * Every value of the `stream_format` request field. `msgpack-delta` and `protobuf-delta` are the

@@ -4,6 +4,10 @@
  * Face tokenizer.json), text encoding and decoding, translation between maps, the ToolWatcher,
  * `.well-known/codec/` discovery and version signalling. It uses only web-standard APIs, so it
  * runs in browsers as well as in Node.
+ *
+ * The zstd decoder is a separate entry point, `codec-serve/client/zstd` (zstd-decoder.ts), that
+ * callers pass to `decodeResponse`; nothing here imports it, so bundles of this entry point
+ * leave the zstd-codec package out.
  */
 
 export { BINARY_CONTENT_TYPES } from "./frame.js";
@@ -88,7 +92,7 @@ export {
   encodeMsgpackRequest,
   encodeProtobufRequest,
 } from "./codec-request.js";
-export type { CodecRequest } from "./codec-request.js";
+export type { CodecRequest, MsgpackCodecRequest } from "./codec-request.js";
 export { decodeStream, DEFAULT_MAX_FRAME_BYTES } from "./decode-stream.js";
 export {
   CODEC_ZSTD_DICT_HEADER,
@@ -96,10 +100,11 @@ export {
   decodeResponse,
   readZstdDictHash,
 } from "./content-encoding.js";
-export type { ContentDecoder, DecodeResponseOptions } from "./content-encoding.js";
+export type { ContentDecoder, DecodeResponseOptions, ZstdDecoder } from "./content-encoding.js";
 export { CodecContentEncodingError, CodecZstdDictError } from "./content-encoding-errors.js";
 export type { ZstdDictProblem } from "./content-encoding-errors.js";
-export { decompressZstd } from "./zstd-decoder.js";
+export { CodecHttpError, parseHttpError, throwIfHttpError } from "./http-errors.js";
+export type { HttpErrorDetails } from "./http-errors.js";
 export type { DecodeStreamOptions } from "./decode-stream.js";
 
 export { normalizeMapHash, sha256Hex } from "./map-hash.js";

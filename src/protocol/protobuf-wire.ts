@@ -188,14 +188,34 @@ export class ProtobufReader {
     throw this.error("varint is longer than 10 bytes", start);
   }
 
-  /** Reads a varint and rejects values above 2^32 - 1. `fieldName` labels errors. */
+  /**
+   * Reads a varint and rejects values above 2^32 - 1. `fieldName` labels errors, which print
+   * the exact value, and name the negative number that an int64 encoder writes as that value.
+   */
   uint32(fieldName: string): number {
     const start = this.offset;
     const value = this.varint();
     if (value > 0xffff_ffff) {
-      throw this.error(`${fieldName} is ${value}, larger than a uint32`, start);
+      const exact = this.#exactVarint(start - this.#baseOffset);
+      const signed = BigInt.asIntN(64, exact);
+      const hint = signed < 0n ? ` (${signed} written as an int64)` : "";
+      throw this.error(`${fieldName} is ${exact}${hint}, larger than a uint32`, start);
     }
     return value;
+  }
+
+  /** Reads again, as a BigInt, the varint that starts at `position`; it is known to be complete. */
+  #exactVarint(position: number): bigint {
+    let value = 0n;
+    let shift = 0n;
+    for (;;) {
+      const byte = this.#bytes[position++] as number;
+      value |= BigInt(byte & 0x7f) << shift;
+      if (byte < 0x80) {
+        return BigInt.asUintN(64, value);
+      }
+      shift += 7n;
+    }
   }
 
   /**

@@ -3,6 +3,7 @@
  * `.well-known/codec/version-policy.json` document, and `426 Upgrade Required` refusals.
  */
 import { CodecVersionPolicyError, CodecVersionRequiredError } from "./discovery-errors.js";
+import { readResponseBody } from "./response-body.js";
 import { fetchWellKnown, wellKnownUrl } from "./well-known-fetch.js";
 
 /** The Codec protocol version this library speaks, sent as `Codec-Client-Version`. */
@@ -115,13 +116,8 @@ export async function parseVersionRequired(
     return null;
   }
 
-  const text = await response.text().catch(() => "");
-  let body: unknown = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    // Not JSON: the raw text stays as the body and the headers supply the fields.
-  }
+  // A body that is not JSON stays raw text, and the headers supply the fields.
+  const { body } = await readResponseBody(response);
   const fields =
     typeof body === "object" && body !== null && !Array.isArray(body)
       ? (body as Record<string, unknown>)

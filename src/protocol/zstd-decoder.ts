@@ -1,11 +1,14 @@
 /**
- * Streaming zstd decompression with a dictionary, for browsers and Node alike. It uses the
+ * Streaming zstd decompression with a dictionary, for browsers and Node alike, published as
+ * `codec-serve/client/zstd` and passed to `decodeResponse` as its `zstd` option. It uses the
  * Emscripten build of the reference zstd library in zstd-codec 0.1.5 (the wasm is inlined in
- * JavaScript), loaded on first use so clients that never see zstd do not load it.
+ * JavaScript), loaded on first use. The core client never imports this module, so bundles of
+ * clients that do not offer zstd leave zstd-codec out.
  */
 import { CodecContentEncodingError } from "./content-encoding-errors.js";
 
-type Binding = Parameters<Parameters<typeof import("zstd-codec/lib/module.js").run>[0]>[0];
+type ZstdCodecModule = typeof import("zstd-codec/lib/module.js");
+type Binding = Parameters<Parameters<ZstdCodecModule["run"]>[0]>[0];
 
 let bindingPromise: Promise<{ binding: Binding }> | undefined;
 
@@ -14,16 +17,32 @@ let bindingPromise: Promise<{ binding: Binding }> | undefined;
  * it would wait on that method forever: it only ever travels wrapped in an object.
  */
 function loadBinding(): Promise<{ binding: Binding }> {
-  bindingPromise ??= import("zstd-codec/lib/module.js").then(
-    (module) =>
-      new Promise<{ binding: Binding }>((resolve) => module.run((binding) => resolve({ binding }))),
-  );
+  bindingPromise ??= import("zstd-codec/lib/module.js").then((module) => {
+    const run = runFunction(module);
+    return new Promise<{ binding: Binding }>((resolve) => run((binding) => resolve({ binding })));
+  });
   return bindingPromise;
 }
 
 /**
+ * Finds `run` on the imported CommonJS module. Node and most bundlers expose it as a named
+ * export, but a bundle split into chunks (esbuild `--splitting`) may expose only `default`,
+ * which is the whole `module.exports`.
+ */
+function runFunction(module: ZstdCodecModule): ZstdCodecModule["run"] {
+  if (typeof module.run === "function") return module.run;
+  const exports: unknown = (module as { default?: unknown }).default;
+  const run = (exports as { run?: unknown } | undefined)?.run;
+  if (typeof run === "function") return run as ZstdCodecModule["run"];
+  throw new CodecContentEncodingError(
+    "zstd",
+    "The zstd-codec module has no run() function, as a named or a default export; check how the bundler includes zstd-codec.",
+  );
+}
+
+/**
  * Decompresses a zstd body with `dictionary`, yielding output as soon as each compressed chunk
- * is decoded. A server that flushes after every Codec frame therefore gives one frame per chunk.
+ * is decoded, so each flush of the server's compressor gives its frames as soon as they arrive.
  *
  * @throws {@link CodecContentEncodingError} when the bytes are not valid zstd for this dictionary
  */

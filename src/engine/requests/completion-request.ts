@@ -30,20 +30,28 @@ const completionSchema = z.object({
   suffix: z.string().nullish(),
 });
 
-/** Validates a `/v1/completions` body and tokenizes its prompt. */
-export function parseCompletionRequest(body: unknown, model: PromptTokenizer): GenerationRequest {
+/**
+ * Validates a `/v1/completions` body and tokenizes its prompt. `promptParam` is the name that
+ * errors give the prompt: `prompt_ids` for a binary body from `/v1/completions/codec`.
+ */
+export function parseCompletionRequest(
+  body: unknown,
+  model: PromptTokenizer,
+  promptParam: "prompt" | "prompt_ids" = "prompt",
+): GenerationRequest {
   const fields = parseBody(completionSchema, body);
   if (fields.suffix != null && fields.suffix !== "") {
     throw unsupportedParam("suffix", "suffix (fill-in-the-middle) is not supported by this server");
   }
 
   const settings = resolveRequestSettings(fields, model.vocabSize);
-  const promptIds = resolvePromptIds(fields.prompt, model);
+  const promptIds = resolvePromptIds(fields.prompt, model, promptParam);
   const maxTokens = resolveMaxTokens(
     promptIds.length,
     settings.requestedMaxTokens,
     model.contextSize,
     DEFAULT_COMPLETION_MAX_TOKENS,
+    promptParam,
   );
   return { ...settings, promptIds, maxTokens };
 }
@@ -51,15 +59,17 @@ export function parseCompletionRequest(body: unknown, model: PromptTokenizer): G
 function resolvePromptIds(
   prompt: string | number[] | string[] | number[][],
   model: PromptTokenizer,
+  promptParam: string,
 ): number[] {
   if (typeof prompt === "string") return model.tokenize(prompt);
 
-  if (prompt.length === 0) throw invalidParam("prompt", "prompt must not be an empty array");
+  if (prompt.length === 0)
+    throw invalidParam(promptParam, `${promptParam} must not be an empty array`);
 
   const first = prompt[0];
   if (typeof first === "number") {
     const ids = prompt as number[];
-    checkPromptIds(ids, model.vocabSize, "prompt");
+    checkPromptIds(ids, model.vocabSize, promptParam);
     return [...ids];
   }
 

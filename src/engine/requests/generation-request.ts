@@ -115,20 +115,23 @@ function resolveToolWatcher(
 
 /**
  * Decides the number of tokens to generate and rejects prompts that do not fit the
- * context: the prompt plus the completion must fit in one sequence's context.
+ * context: the prompt plus the completion must fit in one sequence's context. Errors about the
+ * prompt name `promptParam`.
  */
 export function resolveMaxTokens(
   promptTokens: number,
   requested: number | undefined,
   contextSize: number,
   defaultMaxTokens: number | undefined,
+  promptParam = "prompt",
 ): number {
-  if (promptTokens === 0) throw invalidParam("prompt", "prompt must contain at least one token");
+  if (promptTokens === 0)
+    throw invalidParam(promptParam, `${promptParam} must contain at least one token`);
   if (promptTokens >= contextSize) {
     throw new HttpError(
       ERRORS.requestContextLength,
       `the prompt has ${promptTokens} tokens, but the context holds ${contextSize}; shorten the prompt`,
-      { param: "prompt", value: promptTokens },
+      { param: promptParam, value: promptTokens },
     );
   }
 

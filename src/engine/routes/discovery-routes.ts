@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 
 import { ERRORS, HttpError } from "../../http/errors.js";
+import { rejectOtherMethods } from "../../http/method-not-allowed.js";
 import { CODEC_PROTO_SCHEMA } from "../../protocol/protobuf-schema.js";
 import { CODEC_CLIENT_VERSION } from "../../protocol/version-signaling.js";
 import { versionPolicyDocument } from "../codec-version.js";
@@ -19,6 +20,7 @@ const HEX_NAME = /^([0-9a-f]{64})\.zstd$/;
 /**
  * Registers the Codec discovery routes: `GET /codec/schema`, `/.well-known/codec/index.json`,
  * `/.well-known/codec/version-policy.json` and `/.well-known/codec/dicts/<sha256 hex>.zstd`.
+ * Other methods on the first three get 405 with `Allow: GET, HEAD`.
  */
 export function registerDiscoveryRoutes(app: FastifyInstance, state: EngineState): void {
   app.get("/codec/schema", async (_request, reply) => {
@@ -69,6 +71,14 @@ export function registerDiscoveryRoutes(app: FastifyInstance, state: EngineState
       .type("application/octet-stream")
       .send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   });
+
+  for (const url of [
+    "/codec/schema",
+    "/.well-known/codec/index.json",
+    "/.well-known/codec/version-policy.json",
+  ]) {
+    rejectOtherMethods(app, url, ["GET"]);
+  }
 }
 
 /** Builds an absolute URL on the origin the client used, behind the supervisor too. */

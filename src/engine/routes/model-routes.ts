@@ -1,7 +1,11 @@
 import type { FastifyInstance } from "fastify";
 
 import { ERRORS, HttpError } from "../../http/errors.js";
+import { rejectOtherMethods } from "../../http/method-not-allowed.js";
+import { StaticBody } from "../compression/static-body.js";
 import type { EngineState, ReadyEngine } from "../engine-state.js";
+import type { ServedTokenizerMap } from "../model-host.js";
+import { ifNoneMatchMatches } from "./conditional-request.js";
 
 /** Path prefix under which the engine serves its tokenizer map. */
 export const MAP_PATH_PREFIX = "/.well-known/codec/maps/";
@@ -14,7 +18,9 @@ export const WELL_KNOWN_HEADERS = {
 
 /**
  * Registers `/health`, `/v1/models` and the tokenizer map route. `/health` echoes
- * `instanceId`, so a supervisor can tell its own engine from another one on the same port.
+ * `instanceId`, so a supervisor can tell its own engine from another one on the same port. The
+ * map is served gzip- or br-compressed when `Accept-Encoding` allows, and an
+ * `If-None-Match` that matches its hash gets 304.
  */
 export function registerModelRoutes(
   app: FastifyInstance,
@@ -61,17 +67,36 @@ export function registerModelRoutes(
         `no tokenizer map '${requested}'; this engine serves '${map.id}.json'`,
       );
     }
-    const etag = `"${map.hash}"`;
-    if (request.headers["if-none-match"] === etag) {
-      await reply.code(304).headers(WELL_KNOWN_HEADERS).header("ETag", etag).send();
+    const coding = StaticBody.codingFor(request.headers["accept-encoding"]);
+    // The compressed forms share the hash, so their tag is weak: equal content, other bytes.
+    const etag = coding === "identity" ? `"${map.hash}"` : `W/"${map.hash}"`;
+    const headers = { ...WELL_KNOWN_HEADERS, ETag: etag, Vary: "Accept-Encoding" };
+    if (ifNoneMatchMatches(request.headers["if-none-match"], etag)) {
+      await reply.code(304).headers(headers).send();
       return;
     }
+    const bytes = await staticBodyOf(map).bytes(coding);
     await reply
-      .headers(WELL_KNOWN_HEADERS)
-      .header("ETag", etag)
+      .headers(headers)
+      .headers(coding === "identity" ? {} : { "Content-Encoding": coding })
       .type("application/json")
-      .send(Buffer.from(map.bytes.buffer, map.bytes.byteOffset, map.bytes.byteLength));
+      .send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   });
+
+  rejectOtherMethods(app, "/health", ["GET"]);
+  rejectOtherMethods(app, "/v1/models", ["GET"]);
+}
+
+/** The served map's bytes and their compressed forms, made once per map. */
+const staticBodies = new WeakMap<ServedTokenizerMap, StaticBody>();
+
+function staticBodyOf(map: ServedTokenizerMap): StaticBody {
+  let body = staticBodies.get(map);
+  if (body === undefined) {
+    body = new StaticBody(map.bytes);
+    staticBodies.set(map, body);
+  }
+  return body;
 }
 
 /** Builds the `/v1/models` entry, with the Codec map that decodes this model's token IDs. */
