@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -140,6 +140,28 @@ describe("map commands", () => {
     assert.equal(result.code, 0, result.stderr);
     const map = JSON.parse(await readFile(out, "utf8")) as { id: string };
     assert.match(map.id, /^gguf\/codec-serve-demo-qwen3-/);
+  });
+
+  test("compare finds GGUF and tokenizer.json maps alike", async () => {
+    const fromJson = join(workDir, "hf.json");
+    const result = await runCli(["map", "compare", mapFile, fromJson]);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, /^decode: 151669 shared IDs, 0 render differently$/m);
+    assert.match(result.stdout, /^encode: 9 texts, 0 encode differently$/m);
+  });
+
+  test("compare reports differences and exits 1", async () => {
+    const other = join(workDir, "other.json");
+    const map = JSON.parse(await readFile(mapFile, "utf8")) as { vocab: Record<string, number> };
+    // Swap the IDs of "Hello" and ",".
+    map.vocab.Hello = 11;
+    map.vocab[","] = 9707;
+    await writeFile(other, JSON.stringify(map));
+    const result = await runCli(["map", "compare", mapFile, other, "--text", "Hello, world"]);
+    assert.equal(result.code, 1);
+    assert.match(result.stdout, /^decode: 151669 shared IDs, 2 render differently$/m);
+    assert.match(result.stdout, /^ {2}ID 11: "," vs "Hello"$/m);
+    assert.match(result.stdout, /^encode: 1 texts, 1 encode differently$/m);
   });
 
   test("build needs an input", async () => {

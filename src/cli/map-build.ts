@@ -1,6 +1,6 @@
 /** Builds Codec tokenizer maps from GGUF files and Hugging Face tokenizer.json files. */
 import { readFile } from "node:fs/promises";
-import { basename } from "node:path";
+import { basename, dirname, resolve } from "node:path";
 
 import { readGgufFileInfo } from "node-llama-cpp";
 
@@ -86,9 +86,18 @@ export async function buildMapFromTokenizerFiles(
     tokenizerConfigPath === undefined
       ? undefined
       : JSON.parse(await readFile(tokenizerConfigPath, "utf8"));
-  const mapId = id ?? `hf/${mapIdSlug(basename(tokenizerJsonPath, ".json"))}`;
+  const mapId = id ?? `hf/${mapIdSlug(tokenizerName(tokenizerJsonPath))}`;
   return buildMapFromTokenizerJson(tokenizerJson, {
     id: mapId,
     ...(tokenizerConfig === undefined ? {} : { tokenizerConfig }),
   });
+}
+
+/**
+ * Returns the name a tokenizer file stands for: its directory for the usual file name
+ * `tokenizer.json` (a model download such as `Qwen2.5-0.5B/tokenizer.json`), else its own stem.
+ */
+function tokenizerName(path: string): string {
+  const stem = basename(path, ".json");
+  return stem === "tokenizer" ? basename(dirname(resolve(path))) : stem;
 }

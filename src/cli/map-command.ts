@@ -8,6 +8,7 @@ import { loadMap } from "../protocol/load-map.js";
 import type { TokenizerMap } from "../protocol/tokenizer-map.js";
 import { tokenize } from "../protocol/tokenize.js";
 import { buildMapFromGguf, buildMapFromTokenizerFiles } from "./map-build.js";
+import { compareMaps, DEFAULT_COMPARE_TEXTS, formatComparison } from "./map-compare.js";
 
 interface BuildFlags {
   gguf?: string;
@@ -99,6 +100,29 @@ export function mapCommand(): Command {
         renderSpecial: flags.special,
       });
       process.stdout.write(`${text}\n`);
+    });
+
+  map
+    .command("compare")
+    .description(
+      "Check that two maps decode every shared ID and encode sample texts alike; exit 1 when they differ",
+    )
+    .argument("<first>", "map file")
+    .argument("<second>", "map file to compare with, e.g. a published map of the same tokenizer")
+    .option("--text <text...>", "texts to encode instead of the built-in samples")
+    .action(async (firstPath: string, secondPath: string, flags: { text?: string[] }) => {
+      const first = await readMapFile(firstPath, undefined);
+      const second = await readMapFile(secondPath, undefined);
+      const comparison = compareMaps(first, second, flags.text ?? DEFAULT_COMPARE_TEXTS);
+      process.stdout.write(`${formatComparison(comparison).join("\n")}\n`);
+      if (first.vocab_size !== second.vocab_size) {
+        process.stdout.write(
+          `vocab_size: ${first.vocab_size} vs ${second.vocab_size}; IDs from ${comparison.sharedIds} on were not compared\n`,
+        );
+      }
+      if (comparison.decodeDifferenceCount > 0 || comparison.encodeDifferenceCount > 0) {
+        process.exitCode = 1;
+      }
     });
 
   return map;
