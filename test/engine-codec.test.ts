@@ -271,7 +271,7 @@ describe("bad binary bodies", () => {
       400,
       "CODEC_ERR_REQUEST_INVALID_BINARY_BODY",
     );
-    assert.match(String(trailing.message), /at byte 14: 1 more bytes follow the map/);
+    assert.match(String(trailing.message), /at byte 14: 1 more byte follows the map/);
 
     const truncated = await expectError(
       await postCodec(MSGPACK_EXAMPLE.subarray(0, 20), "application/x-msgpack"),

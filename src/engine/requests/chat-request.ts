@@ -9,7 +9,7 @@ import {
   resolveRequestSettings,
   type GenerationRequest,
 } from "./generation-request.js";
-import { parseBody } from "./parse-body.js";
+import { parseBody } from "../../http/parse-body.js";
 
 const contentPart = z.looseObject({ type: z.string(), text: z.string().optional() });
 

@@ -171,12 +171,12 @@ function decodeMsgpackMap(body: Uint8Array): Record<string, unknown> {
   if (length === -1) {
     throw invalidBody(
       `invalid msgpack CodecRequest: the body is truncated; it ends at byte ${body.length}, ` +
-        `inside the element that starts at byte ${scanner.scannedBytes}`,
+        `inside the element that starts at byte ${scanner.scannedBytes}; send the whole map, and check the Content-Length`,
     );
   }
   if (length < body.length) {
     throw invalidBody(
-      `invalid msgpack CodecRequest at byte ${length}: ${body.length - length} more bytes follow the map; send exactly one map`,
+      `invalid msgpack CodecRequest at byte ${length}: ${plural(body.length - length, "more byte follows", "more bytes follow")} the map; send exactly one map`,
     );
   }
 
@@ -214,4 +214,9 @@ function invalidBody(message: string, cause?: unknown): HttpError {
     message,
     cause === undefined ? {} : { cause },
   );
+}
+
+/** Returns `1 singular` or `N plural`. */
+function plural(count: number, singular: string, pluralForm: string): string {
+  return `${count} ${count === 1 ? singular : pluralForm}`;
 }

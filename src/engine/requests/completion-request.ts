@@ -8,7 +8,7 @@ import {
   resolveRequestSettings,
   type GenerationRequest,
 } from "./generation-request.js";
-import { parseBody } from "./parse-body.js";
+import { parseBody } from "../../http/parse-body.js";
 
 /** OpenAI's default `max_tokens` for `/v1/completions`. */
 const DEFAULT_COMPLETION_MAX_TOKENS = 16;

@@ -64,7 +64,7 @@ export function registerModelRoutes(
     if (requested !== `${map.id}.json`) {
       throw new HttpError(
         ERRORS.mapNotFound,
-        `no tokenizer map '${requested}'; this engine serves '${map.id}.json'`,
+        `no tokenizer map at '${MAP_PATH_PREFIX}${requested}'; this engine serves map '${map.id}' at '${MAP_PATH_PREFIX}${map.id}.json'`,
       );
     }
     const coding = StaticBody.codingFor(request.headers["accept-encoding"]);

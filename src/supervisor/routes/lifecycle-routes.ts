@@ -4,6 +4,7 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 
 import { ERRORS, HttpError } from "../../http/errors.js";
+import { parseBody } from "../../http/parse-body.js";
 import type { BackendManager } from "../backend-manager.js";
 import { LoadFailedError, operationConflict } from "../lifecycle/load-errors.js";
 import type { JobStore } from "../jobs/job-store.js";
@@ -113,16 +114,7 @@ export function registerLifecycleRoutes(
 }
 
 function parseLoadBody(body: unknown): z.output<typeof loadSchema> {
-  const result = loadSchema.safeParse(body ?? {});
-  if (result.success) return result.data;
-
-  const issue = result.error.issues[0];
-  const param = issue?.path.map(String).join(".") || null;
-  throw new HttpError(
-    ERRORS.requestInvalidParam,
-    issue?.message ?? "invalid request body",
-    param === null ? {} : { param },
-  );
+  return parseBody(loadSchema, body ?? {});
 }
 
 /** Maps a failed load to its HTTP error: 409 when it was cancelled, 500 otherwise. */

@@ -85,7 +85,7 @@ function rejectOversizedBody(request: FastifyRequest): void {
   if (declared > DEFAULT_BODY_LIMIT) {
     throw new HttpError(
       ERRORS.requestBodyTooLarge,
-      `request body is ${declared} bytes, larger than the ${DEFAULT_BODY_LIMIT} bytes the engine accepts`,
+      `request body is ${declared} bytes, larger than the limit of ${DEFAULT_BODY_LIMIT} bytes (16 MiB) for inference requests`,
     );
   }
 }

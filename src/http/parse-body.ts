@@ -1,6 +1,6 @@
 import type { z } from "zod";
 
-import { ERRORS, HttpError } from "../../http/errors.js";
+import { ERRORS, HttpError } from "./errors.js";
 
 /**
  * Validates a request body against a schema and turns the first problem into a 400
