@@ -3,6 +3,7 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 
+import { runCli } from "./helpers/cli-process.js";
 import { postJson } from "./helpers/http.js";
 import { captureLog } from "./helpers/log-capture.js";
 import { addDemoModel } from "./helpers/registry-models.js";
@@ -44,6 +45,13 @@ describe("admin load and stop", () => {
 
   after(() => server.close());
 
+  /** Loads model-a again, which later tests expect to be served. */
+  async function restoreModelA(): Promise<void> {
+    const response = await postJson(`${server.baseUrl}/admin/load`, { name: "model-a" });
+    assert.equal(response.status, 200);
+    await response.arrayBuffer();
+  }
+
   test("registry model is served under its name", async () => {
     const models = await json(await fetch(`${server.baseUrl}/v1/models`));
     assert.equal(models.data[0].id, "model-a");
@@ -55,6 +63,38 @@ describe("admin load and stop", () => {
     const body = await json(response);
     assert.equal(body.error.code, "CODEC_ERR_BACKEND_MODEL_NOT_FOUND");
     assert.match(body.error.message, /unknown local model 'nope'/);
+  });
+
+  test("absolute path without allow_remote", async () => {
+    const response = await postJson(`${server.baseUrl}/admin/load`, { name: "/tmp/model.gguf" });
+    assert.equal(response.status, 404);
+    const body = await json(response);
+    assert.equal(body.error.code, "CODEC_ERR_BACKEND_MODEL_NOT_FOUND");
+    assert.match(body.error.message, /set allow_remote to true to load an absolute path/);
+    const hubId = await json(await postJson(`${server.baseUrl}/admin/load`, { name: "org/repo" }));
+    assert.match(hubId.error.message, /set allow_remote to true to load a hub id/);
+  });
+
+  test("status shows the loading engine", async () => {
+    const load = postJson(`${server.baseUrl}/admin/load`, { name: "model-b" });
+    let status = await json(await fetch(`${server.baseUrl}/admin/status`));
+    while (status.state !== "starting" || status.pid === null) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      status = await json(await fetch(`${server.baseUrl}/admin/status`));
+    }
+    assert.equal(status.running, true);
+    assert.match(status.current_model, /model-b\.gguf$/);
+    assert.equal(status.loading, null);
+    assert.equal((await load).status, 200);
+    await restoreModelA();
+  });
+
+  test("demo name loads the demo model", async () => {
+    const response = await postJson(`${server.baseUrl}/admin/load`, { name: "demo" });
+    assert.equal(response.status, 200, await response.clone().text());
+    const models = await json(await fetch(`${server.baseUrl}/v1/models`));
+    assert.match(models.data[0].id, /^codec-serve-demo-/);
+    await restoreModelA();
   });
 
   test("remote load can be forbidden", async () => {
@@ -182,6 +222,7 @@ describe("admin load and stop", () => {
     const { job_id: jobId, status_url: statusUrl } = await json(response);
     assert.match(jobId, /^job-/);
     assert.equal(statusUrl, `/admin/jobs/${jobId}`);
+    assert.equal(response.headers.get("location"), statusUrl);
 
     let job = await json(await fetch(`${server.baseUrl}${statusUrl}`));
     assert.equal(job.kind, "load");
@@ -371,6 +412,17 @@ describe("authentication", () => {
       // No model is loaded, so an accepted key gets the proxy's 503, not a 401.
       assert.equal(response.status, 503, JSON.stringify(headers));
     }
+  });
+
+  test("complete sends the API key", async () => {
+    const args = ["complete", "Hi", "--url", server.baseUrl, "--stream-format", "json"];
+    const without = await runCli(args, { CODEC_API_KEY: "" });
+    assert.equal(without.code, 1);
+    assert.match(without.stderr, /HTTP 401/);
+    // The first key of a server-style list is sent. No model runs, so the proxy returns 503.
+    const withKey = await runCli(args, { CODEC_API_KEY: "key-two, key-one" });
+    assert.equal(withKey.code, 1);
+    assert.match(withKey.stderr, /HTTP 503/);
   });
 
   test("health and discovery stay public", async () => {

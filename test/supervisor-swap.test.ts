@@ -86,6 +86,21 @@ async function load(server: TestSupervisor, name: string, mode: string) {
   return body;
 }
 
+/** Polls `/admin/status` until `done` settles, and returns every status seen. */
+async function statusesUntil(server: TestSupervisor, done: Promise<unknown>): Promise<any[]> {
+  let settled = false;
+  const finished = done.finally(() => {
+    settled = true;
+  });
+  const statuses: any[] = [];
+  while (!settled) {
+    statuses.push(await (await fetch(`${server.baseUrl}/admin/status`)).json());
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await finished;
+  return statuses;
+}
+
 /**
  * Runs eight clients (four SSE, four msgpack) that stream completions without pause while the
  * model is swapped A → B → A → B, and checks every response.
@@ -107,7 +122,19 @@ async function swapUnderLoad(mode: "restart" | "overlap"): Promise<void> {
       ids: (await streamMsgpack(server.baseUrl)).content,
       text: (await streamSse(server.baseUrl)).content,
     };
-    await load(server, "model-b", mode);
+    const firstSwap = load(server, "model-b", mode);
+    const statuses = await statusesUntil(server, firstSwap);
+    if (mode === "overlap") {
+      // While the new engine loads, the old one serves and status names both.
+      assert.ok(
+        statuses.some(
+          (status) =>
+            /model-a\.gguf$/.test(status.current_model) &&
+            /model-b\.gguf$/.test(status.loading?.model ?? ""),
+        ),
+        "status must show the engine loading beside the serving one",
+      );
+    }
     const referenceB = {
       ids: (await streamMsgpack(server.baseUrl)).content,
       text: (await streamSse(server.baseUrl)).content,

@@ -28,6 +28,7 @@ interface CompleteFlags {
   temperature?: number;
   seed?: number;
   chat: boolean;
+  apiKey?: string;
 }
 
 /** `codec-serve complete`: streams a completion and prints its text as it arrives. */
@@ -68,6 +69,12 @@ export function completeCommand(): Command {
     )
     .addOption(new Option("--seed <number>", "sampling seed").argParser(parseNonNegativeInteger))
     .option("--chat", "send the prompt as a user message to /v1/chat/completions", false)
+    .addOption(
+      new Option(
+        "--api-key <key>",
+        "key for a server that sets CODEC_API_KEY; of a comma-separated list, the first is sent",
+      ).env("CODEC_API_KEY"),
+    )
     .action(async (prompt: string, flags: CompleteFlags) => {
       const finishReason = await complete(prompt, flags, (text) => process.stdout.write(text));
       process.stdout.write("\n");
@@ -89,8 +96,9 @@ export async function complete(
   write: (text: string) => void,
 ): Promise<string> {
   const base = flags.url.replace(/\/+$/, "");
+  const auth = authorization(flags.apiKey);
   const binary = flags.streamFormat !== "json";
-  const detokenizer = binary ? new Detokenizer(await fetchServedMap(base)) : undefined;
+  const detokenizer = binary ? new Detokenizer(await fetchServedMap(base, auth)) : undefined;
 
   const body: Record<string, unknown> = {
     ...(flags.chat ? { messages: [{ role: "user", content: prompt }] } : { prompt }),
@@ -102,7 +110,7 @@ export async function complete(
   };
   const url = `${base}/v1/${flags.chat ? "chat/completions" : "completions"}`;
   if (detokenizer !== undefined) {
-    const response = await postRaw(url, body, flags.acceptEncoding ?? "identity");
+    const response = await postRaw(url, body, flags.acceptEncoding ?? "identity", auth);
     let finishReason = "unknown";
     const frames = decodeResponse(response, flags.streamFormat as DecodableStreamFormat, {
       encodedBody: true,
@@ -119,11 +127,20 @@ export async function complete(
 
   const response = await fetch(url, {
     method: "POST",
-    headers: { "Content-Type": "application/json" },
+    headers: { "Content-Type": "application/json", ...auth },
     body: JSON.stringify(body),
   });
   if (!response.ok || response.body === null) throw new Error(await describeFailure(response));
   return printSse(response.body, write);
+}
+
+/** Returns the Authorization header for `apiKey`, the first of a comma-separated list. */
+function authorization(apiKey: string | undefined): Record<string, string> {
+  const key = apiKey
+    ?.split(",")
+    .map((part) => part.trim())
+    .find((part) => part !== "");
+  return key === undefined ? {} : { Authorization: `Bearer ${key}` };
 }
 
 /** Node's zlib decoders, for bodies read raw: Node 20 has no brotli DecompressionStream. */
@@ -137,10 +154,16 @@ const NODE_DECODERS: Record<string, ContentDecoder> = {
  * Posts with undici's `request`, which leaves the body as the server compressed it, and wraps
  * the result in a Response for `decodeResponse`.
  */
-async function postRaw(url: string, body: unknown, acceptEncoding: string): Promise<Response> {
+async function postRaw(
+  url: string,
+  body: unknown,
+  acceptEncoding: string,
+  auth: Record<string, string>,
+): Promise<Response> {
   const response = await request(url, {
     method: "POST",
     headers: {
+      ...auth,
       "Content-Type": "application/json",
       "Accept-Encoding": acceptEncoding,
       [CODEC_CLIENT_VERSION_HEADER]: CODEC_CLIENT_VERSION,
@@ -158,8 +181,8 @@ async function postRaw(url: string, body: unknown, acceptEncoding: string): Prom
 }
 
 /** Reads the map id and hash from `/v1/models` and loads that map, verified and cached. */
-async function fetchServedMap(base: string) {
-  const response = await fetch(`${base}/v1/models`);
+async function fetchServedMap(base: string, auth: Record<string, string>) {
+  const response = await fetch(`${base}/v1/models`, { headers: auth });
   if (!response.ok) throw new Error(await describeFailure(response));
   const models = (await response.json()) as {
     data?: Array<{ codec?: { map_url?: string; map_hash?: string } }>;

@@ -53,7 +53,7 @@ export function serveCommand(): Command {
     .addOption(
       new Option(
         "--initial-model <spec>",
-        "model to load at start: registry name or absolute path; 'none' starts without one (default: the demo model)",
+        "model to load at start: registry name, absolute path, 'demo' for the demo model, or 'none' (default: the model served at the last shutdown, else the demo model)",
       ).env("CODEC_INITIAL_MODEL"),
     )
     .option(

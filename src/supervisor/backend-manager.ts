@@ -115,17 +115,23 @@ export class BackendManager {
   }
 
   status(): BackendStatus {
-    const current = this.#current;
-    const running = current !== undefined && current.process.exit === undefined;
+    const current = isAlive(this.#current) ? this.#current : undefined;
+    const candidate = isAlive(this.#candidate) ? this.#candidate : undefined;
+    // While a restart-mode load runs, the loading engine is the only process: report it.
+    const shown = current ?? candidate;
     const operation = this.#operation;
     return {
       backend: this.#launcher.kind.name,
       state: this.state,
-      running,
-      current_model: running ? current.model : null,
-      started_at: running ? current.startedAt.toISOString() : null,
-      backend_url: current?.origin ?? null,
-      pid: running ? current.process.pid : null,
+      running: shown !== undefined,
+      current_model: shown?.model ?? null,
+      started_at: shown?.startedAt.toISOString() ?? null,
+      backend_url: (shown ?? this.#current)?.origin ?? null,
+      pid: shown?.process.pid ?? null,
+      loading:
+        current !== undefined && candidate !== undefined
+          ? { model: candidate.model, pid: candidate.process.pid }
+          : null,
       last_error: this.#lastError ?? null,
       operation:
         operation === undefined
@@ -520,4 +526,9 @@ async function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void
       resolve();
     }
   });
+}
+
+/** Returns whether an instance exists and its process has not exited. */
+function isAlive(instance: BackendInstance | undefined): instance is BackendInstance {
+  return instance !== undefined && instance.process.exit === undefined;
 }

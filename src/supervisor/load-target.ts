@@ -1,10 +1,14 @@
 import { stat } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
 
+import { ensureDemoModel } from "../demo-model/demo-model.js";
 import { ERRORS, HttpError } from "../http/errors.js";
 import type { BackendKind } from "./backend-kinds.js";
 import { ModelNotFoundError, resolveGgufModel } from "./model-resolver.js";
 import { isValidModelName, validateModelName } from "./registry/model-name.js";
+
+/** The shape of a Hugging Face model id, `owner/name`. */
+const HUB_ID = /^[\w.-]+\/[\w.-]+$/;
 
 /** Settings that decide where `/admin/load` looks for a model. */
 export interface LoadTargetOptions {
@@ -12,7 +16,15 @@ export interface LoadTargetOptions {
   modelsDir: string;
   /** The operator's switch: false forbids loads outside the registry even when asked. */
   allowRemoteLoad: boolean;
+  /** Cache directory of the generated demo model, for the name {@link DEMO_MODEL_NAME}. */
+  demoModelsDir: string;
 }
+
+/**
+ * The load name of the generated demo model, for the embedded engine. A registry model of the
+ * same name comes first.
+ */
+export const DEMO_MODEL_NAME = "demo";
 
 /** Flags the supervisor sets on the backend command line itself. */
 const RESERVED_FLAGS = new Set([
@@ -42,8 +54,18 @@ export async function resolveLoadTarget(
     // A registry model is served under its registry name, not its file name.
     return { model, servedName: name };
   }
+  if (name === DEMO_MODEL_NAME && options.kind.loadsGgufFile) {
+    return { model: await ensureDemoModel(options.demoModelsDir), servedName: undefined };
+  }
 
   if (!allowRemote) {
+    if (isAbsolute(name) || HUB_ID.test(name)) {
+      throw new HttpError(
+        ERRORS.backendModelNotFound,
+        `'${name}' is not a registry name; set allow_remote to true to load ${isAbsolute(name) ? "an absolute path" : "a hub id"}`,
+        { param: "name", value: name },
+      );
+    }
     // Without allow_remote only registry names are looked up, so other names fail the name rules.
     validateModelName(name);
     throw new HttpError(

@@ -37,7 +37,7 @@ export async function resolveGgufModel(spec: string, modelsDir: string): Promise
   }
   throw new ModelNotFoundError(
     spec,
-    `model '${spec}' has several .gguf files (${ggufFiles.join(", ")}); name one with its absolute path`,
+    `model '${spec}' has several .gguf files (${ggufFiles.join(", ")}); name one with its absolute path (with allow_remote: true in POST /admin/load)`,
   );
 }
 

@@ -40,6 +40,8 @@ import { BackendProxy } from "./proxy/backend-proxy.js";
 import { ModelRegistry } from "./registry/model-registry.js";
 import { registryOptionsFromEnv } from "./registry/registry-options.js";
 import { registerAdminRoutes } from "./routes/admin-routes.js";
+import { LoadFailedError } from "./lifecycle/load-errors.js";
+import { DEMO_MODEL_NAME } from "./load-target.js";
 import { registerLifecycleRoutes } from "./routes/lifecycle-routes.js";
 import { registerProxyRoutes } from "./routes/proxy-routes.js";
 import { registerRegistryRoutes } from "./routes/registry-routes.js";
@@ -179,6 +181,7 @@ export async function startSupervisor(
     kind,
     modelsDir: options.modelsDir,
     allowRemoteLoad: options.allowRemoteLoad,
+    demoModelsDir: options.demoModelsDir,
     defaultArgs: options.backendArgs,
     jobs: registry.jobs,
   });
@@ -192,7 +195,10 @@ export async function startSupervisor(
 
   // A failure is logged and shown by /admin/status; the supervisor keeps serving either way.
   const initialLoad = loadInitialModel(options, backend, log).catch((error: unknown) => {
-    initialModelFailed(log, { model: options.initialModel ?? "the saved or demo model" }, error);
+    const model =
+      options.initialModel ??
+      (error instanceof LoadFailedError ? error.model : "the saved model or the demo model");
+    initialModelFailed(log, { model }, error);
     backend.noteFailure(
       `the initial model did not load: ${error instanceof Error ? error.message : String(error)}`,
     );
@@ -281,6 +287,9 @@ async function resolveInitialModel(
       model: kind.loadsGgufFile ? await resolveGgufModel(spec, options.modelsDir) : registryDir,
       servedName: spec,
     };
+  }
+  if (spec === DEMO_MODEL_NAME && kind.loadsGgufFile) {
+    return resolveInitialModel(undefined, options, log);
   }
   if (!needsLocalModel) return { model: spec, servedName: undefined };
 

@@ -32,10 +32,13 @@ export interface BackendStatus {
   state: BackendState;
   /** True while a backend process exists, including while it loads. */
   running: boolean;
+  /** The model of the serving process, or of the loading one when none serves. */
   current_model: string | null;
   started_at: string | null;
   backend_url: string | null;
   pid: number | null;
+  /** The engine an overlap swap is loading beside the serving one. */
+  loading: { model: string; pid: number } | null;
   last_error: string | null;
   operation: { kind: string; model: string | null; started_at: string } | null;
   hold: { waiting: number } & HoldStatistics;

@@ -49,9 +49,9 @@ export function isValidModelName(name: string): boolean {
 export function modelNameProblem(name: string): string | undefined {
   if (name === "") return "it must not be empty";
   if (name === "." || name === "..") return "'.' and '..' are not model names";
-  if (name.startsWith(".")) return "it must not start with a dot";
   if (name.includes("/") || name.includes("\\"))
     return "it must be a single path component without '/' or '\\'";
+  if (name.startsWith(".")) return "it must not start with a dot";
   if (name.includes("%")) return "it must not contain '%'";
   if (CONTROL_CHARACTER.test(name)) return "it must not contain control characters";
   // A lone UTF-16 surrogate does not survive a UTF-8 round trip, so the directory would get another name.

@@ -87,7 +87,11 @@ export function registerLifecycleRoutes(
         return load();
       },
     });
-    return reply.code(202).send({ job_id: job.id, status_url: `/admin/jobs/${job.id}` });
+    const statusUrl = `/admin/jobs/${job.id}`;
+    return reply
+      .code(202)
+      .header("location", statusUrl)
+      .send({ job_id: job.id, status_url: statusUrl });
   });
 
   app.post("/admin/stop", async () => {
