@@ -16,35 +16,7 @@ import {
 } from "../src/demo-model/demo-model.js";
 import type { DemoModelOptions } from "../src/demo-model/demo-model.js";
 import { float32ToFloat16Bits } from "../src/demo-model/float16.js";
-
-/**
- * Qwen2.5 tokenizations from Hugging Face tokenizers (add_special_tokens=false). Qwen3 shares the
- * vocabulary and merges.
- */
-const GOLDEN_TOKENIZATIONS: readonly { text: string; ids: readonly number[] }[] = [
-  { text: "Hello, world!", ids: [9707, 11, 1879, 0] },
-  { text: "1 + 1 = 2", ids: [16, 488, 220, 16, 284, 220, 17] },
-  {
-    text: "Multiple   spaces   between   words.",
-    ids: [32089, 256, 12621, 256, 1948, 256, 4244, 13],
-  },
-  {
-    text: "Tabs\tand\tnewlines\nlive\nhere",
-    ids: [36985, 52477, 8638, 7969, 198, 24822, 198, 6739],
-  },
-  { text: "  leading and trailing  ", ids: [220, 6388, 323, 27748, 256] },
-  {
-    text: "def add(a, b):\n    return a + b",
-    ids: [750, 912, 2877, 11, 293, 982, 262, 470, 264, 488, 293],
-  },
-  {
-    text: "Café résumé naïve façade",
-    ids: [34, 2577, 963, 9333, 1242, 963, 94880, 586, 94872, 1021],
-  },
-  { text: "日本語のテキスト", ids: [101059, 102819, 15767, 56833, 61803, 70534] },
-  { text: "🚀 launch", ids: [145836, 7050] },
-  { text: "", ids: [] },
-];
+import { QWEN_GOLDEN_TOKENIZATIONS } from "./helpers/qwen-golden.js";
 
 const QWEN_VOCABULARY_SIZE = 151_669;
 const GENERATED_TOKEN_COUNT = 16;
@@ -212,7 +184,7 @@ describe("demo model in node-llama-cpp", () => {
   });
 
   it("tokenizes like Qwen", () => {
-    for (const { text, ids } of GOLDEN_TOKENIZATIONS) {
+    for (const { text, ids } of QWEN_GOLDEN_TOKENIZATIONS) {
       assert.deepEqual(
         Array.from(model.tokenize(text)),
         ids,

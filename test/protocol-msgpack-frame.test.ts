@@ -10,14 +10,7 @@ import {
   encodeMsgpackFrame,
 } from "../src/protocol/index.js";
 import type { CodecFrame } from "../src/protocol/index.js";
-
-function fromHex(hex: string): Uint8Array {
-  return Uint8Array.from(hex.split(/\s+/).map((byte) => Number.parseInt(byte, 16)));
-}
-
-function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join(" ");
-}
+import { fromHex, toHex } from "./helpers/bytes.js";
 
 const WEATHER_CALL = {
   arguments_json: '{"name": "get_weather", "arguments": {"city": "Tokyo"}}',

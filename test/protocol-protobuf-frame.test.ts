@@ -15,14 +15,7 @@ import {
   encodeProtobufRequest,
 } from "../src/protocol/index.js";
 import type { CodecFrame } from "../src/protocol/index.js";
-
-function fromHex(hex: string): Uint8Array {
-  return Uint8Array.from(hex.split(/\s+/).map((byte) => Number.parseInt(byte, 16)));
-}
-
-function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join(" ");
-}
+import { fromHex, toHex } from "./helpers/bytes.js";
 
 /** Asserts a malformed-frame error at the given byte offset, with a message matching `reason`. */
 function assertMalformed(bytes: Uint8Array, offset: number, reason: RegExp): void {

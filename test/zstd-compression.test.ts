@@ -10,6 +10,7 @@ import { ZstdStreamEncoder } from "../src/engine/compression/zstd-stream-encoder
 import { SHIPPED_DICTIONARY_DIR } from "../src/engine/zstd-dictionaries.js";
 import { encodeMsgpackFrame } from "../src/protocol/msgpack-frame.js";
 import { decompressZstd } from "../src/protocol/zstd-decoder.js";
+import { concat } from "./helpers/bytes.js";
 
 async function* chunksOf(parts: Uint8Array[]): AsyncGenerator<Uint8Array> {
   yield* parts;
@@ -19,10 +20,6 @@ async function decodeAll(parts: Uint8Array[], dictionary: Uint8Array): Promise<U
   const outputs: Uint8Array[] = [];
   for await (const piece of decompressZstd(chunksOf(parts), dictionary)) outputs.push(piece);
   return outputs;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  return Uint8Array.from(parts.flatMap((part) => [...part]));
 }
 
 async function shippedDictionary(format: "msgpack" | "protobuf"): Promise<Uint8Array> {

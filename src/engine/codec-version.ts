@@ -6,6 +6,7 @@
 import type { FastifyReply } from "fastify";
 
 import { ERRORS, HttpError } from "../http/errors.js";
+import { FRAME_STREAM_FORMATS } from "../protocol/frame.js";
 import type { CodecServerConfig } from "./codec-config.js";
 
 /** A client's Codec version; the patch number is ignored. */
@@ -55,12 +56,7 @@ export function parseClientVersion(header: string | string[] | undefined): Clien
 }
 
 /** `stream_format` values that make a JSON-route request a Codec request. */
-const BINARY_STREAM_FORMATS: ReadonlySet<unknown> = new Set([
-  "msgpack",
-  "protobuf",
-  "msgpack-delta",
-  "protobuf-delta",
-]);
+const BINARY_STREAM_FORMATS: ReadonlySet<unknown> = new Set(FRAME_STREAM_FORMATS);
 
 /**
  * Returns whether a request to `/v1/completions` or `/v1/chat/completions` uses Codec: it sends

@@ -179,12 +179,10 @@ export function decodeProtobufRequest(bytes: Uint8Array): CodecRequest {
         request.temperature = reader.float32();
         break;
       case STOP:
-        reader.expectWireType(tag, WireType.lengthDelimited, "stop");
-        (request.stop ??= []).push(reader.string("stop"));
+        (request.stop ??= []).push(reader.string(tag, "stop"));
         break;
       case STREAM_FORMAT:
-        reader.expectWireType(tag, WireType.lengthDelimited, "stream_format");
-        request.stream_format = reader.string("stream_format");
+        request.stream_format = reader.string(tag, "stream_format");
         break;
       default:
         reader.skip(tag);

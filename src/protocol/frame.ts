@@ -39,6 +39,20 @@ export type DecodableStreamFormat = BinaryStreamFormat | "msgpack-delta" | "prot
  */
 export type StreamFormat = "json" | BinaryStreamFormat | "msgpack-delta" | "protobuf-delta";
 
+/** Every `stream_format` that asks for Codec frames instead of JSON. */
+export const FRAME_STREAM_FORMATS = [
+  "msgpack",
+  "protobuf",
+  "msgpack-delta",
+  "protobuf-delta",
+] as const satisfies readonly DecodableStreamFormat[];
+
+/** Every value of the `stream_format` request field. */
+export const STREAM_FORMATS = [
+  "json",
+  ...FRAME_STREAM_FORMATS,
+] as const satisfies readonly StreamFormat[];
+
 /** Response Content-Type of each binary wire mode. */
 export const BINARY_CONTENT_TYPES: Readonly<Record<BinaryStreamFormat, string>> = {
   msgpack: "application/x-msgpack",

@@ -69,8 +69,7 @@ export function decodeProtobufFrameMessage(bytes: Uint8Array, offset = 0): Codec
         frame.done = reader.varint() !== 0;
         break;
       case FINISH_REASON:
-        reader.expectWireType(tag, WireType.lengthDelimited, "finish_reason");
-        frame.finish_reason = reader.string("finish_reason");
+        frame.finish_reason = reader.string(tag, "finish_reason");
         break;
       case TOOL_CALLS:
         reader.expectWireType(tag, WireType.lengthDelimited, "tool_calls");
@@ -177,16 +176,13 @@ function readToolCall(reader: ProtobufReader): ToolCall {
     const tag = reader.tag();
     switch (tag.field) {
       case TOOL_NAME:
-        reader.expectWireType(tag, WireType.lengthDelimited, "tool_calls.name");
-        call.name = reader.string("tool_calls.name");
+        call.name = reader.string(tag, "tool_calls.name");
         break;
       case TOOL_ARGUMENTS_JSON:
-        reader.expectWireType(tag, WireType.lengthDelimited, "tool_calls.arguments_json");
-        call.arguments_json = reader.string("tool_calls.arguments_json");
+        call.arguments_json = reader.string(tag, "tool_calls.arguments_json");
         break;
       case TOOL_ID:
-        reader.expectWireType(tag, WireType.lengthDelimited, "tool_calls.id");
-        call.id = reader.string("tool_calls.id");
+        call.id = reader.string(tag, "tool_calls.id");
         break;
       default:
         reader.skip(tag);

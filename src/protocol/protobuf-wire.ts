@@ -248,8 +248,12 @@ export class ProtobufReader {
     return reader;
   }
 
-  /** Reads a length-delimited field as strict UTF-8. */
-  string(fieldName: string): string {
+  /**
+   * Reads a `string` field as strict UTF-8, after checking that `tag` has the length-delimited
+   * wire type. `fieldName` labels errors.
+   */
+  string(tag: FieldTag, fieldName: string): string {
+    this.expectWireType(tag, WireType.lengthDelimited, fieldName);
     const start = this.offset;
     const payload = this.lengthDelimited();
     try {

@@ -60,15 +60,15 @@ export interface FileFaults {
 
 const CHUNK = 16 * 1024;
 
+/** A repo as the fake Hub keeps it, with its commit and revisions filled in. */
+type StoredRepo = Required<Pick<FakeRepo, "id" | "files" | "revisions" | "commit">> & FakeRepo;
+
 export class FakeHub {
   readonly requests: HubRequest[] = [];
   /** Body bytes sent per file path, over all requests. */
   readonly bytesServed = new Map<string, number>();
   readonly faults = new Map<string, FileFaults>();
-  readonly #repos = new Map<
-    string,
-    Required<Pick<FakeRepo, "id" | "files" | "revisions" | "commit">> & FakeRepo
-  >();
+  readonly #repos = new Map<string, StoredRepo>();
   readonly #hub: Server = createServer(
     (request, response) => void this.#handleHub(request, response),
   );
@@ -138,20 +138,30 @@ export class FakeHub {
     response.writeHead(404).end();
   }
 
+  /**
+   * Returns the repo, or sends the Hub's answer for a missing one and returns undefined: 401
+   * without a token, because the Hub cannot tell a missing repo from a private one, else 404.
+   */
+  #findRepo(
+    response: ServerResponse,
+    repoId: string,
+    token: string | undefined,
+  ): StoredRepo | undefined {
+    const repo = this.#repos.get(repoId);
+    if (repo === undefined) {
+      hubError(response, token === undefined ? 401 : 404, "RepoNotFound", "Repository not found");
+    }
+    return repo;
+  }
+
   #modelInfo(
     response: ServerResponse,
     repoId: string,
     revision: string,
     token: string | undefined,
   ): void {
-    const repo = this.#repos.get(repoId);
-    if (repo === undefined)
-      return hubError(
-        response,
-        token === undefined ? 401 : 404,
-        "RepoNotFound",
-        "Repository not found",
-      );
+    const repo = this.#findRepo(response, repoId, token);
+    if (repo === undefined) return;
     const commit =
       repo.revisions[revision] ?? Object.values(repo.revisions).find((value) => value === revision);
     if (commit === undefined) return hubError(response, 404, "RevisionNotFound", "Invalid rev id");
@@ -186,14 +196,8 @@ export class FakeHub {
     path: string,
     token: string | undefined,
   ): void {
-    const repo = this.#repos.get(repoId);
-    if (repo === undefined)
-      return hubError(
-        response,
-        token === undefined ? 401 : 404,
-        "RepoNotFound",
-        "Repository not found",
-      );
+    const repo = this.#findRepo(response, repoId, token);
+    if (repo === undefined) return;
     if (repo.gatedToken !== undefined && token !== repo.gatedToken) {
       return hubError(
         response,

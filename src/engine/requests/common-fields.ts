@@ -1,5 +1,7 @@
 import { z } from "zod";
 
+import { STREAM_FORMATS } from "../../protocol/frame.js";
+
 /** Maximum number of stop strings per request. */
 export const MAX_STOP_STRINGS = 16;
 
@@ -27,9 +29,7 @@ export const commonFields = {
   n: z.number().int({ error: "expected an integer" }).min(1).nullish(),
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
-  stream_format: z
-    .enum(["json", "msgpack", "protobuf", "msgpack-delta", "protobuf-delta"])
-    .nullish(),
+  stream_format: z.enum(STREAM_FORMATS).nullish(),
   tool_watcher: z
     .object({
       start_id: z.number().int({ error: "expected an integer token ID" }).min(0).max(0xffff_ffff),
