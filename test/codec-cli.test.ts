@@ -118,8 +118,16 @@ describe("map commands", () => {
 
     const hidden = await runCli(["map", "decode", "--map", mapFile, "151657", "9707"]);
     assert.equal(hidden.stdout, "Hello\n");
-    const shown = await runCli(["map", "decode", "--special", "--map", mapFile, "151657", "9707"]);
-    assert.equal(shown.stdout, "<tool_call>Hello\n");
+    const rendered = await runCli([
+      "map",
+      "decode",
+      "--special",
+      "--map",
+      mapFile,
+      "151657",
+      "9707",
+    ]);
+    assert.equal(rendered.stdout, "<tool_call>Hello\n");
   });
 
   test("decode refuses IDs outside the map", async () => {
@@ -134,7 +142,7 @@ describe("map commands", () => {
     assert.match(result.stderr, /cannot read the map file '.*none\.json': no such file\n/);
   });
 
-  test("the default id is the one the engine serves", async () => {
+  test("default id matches the engine's", async () => {
     const out = join(workDir, "default-id.json");
     const result = await runCli(["map", "build", "--gguf", await demoModelPath(), "--out", out]);
     assert.equal(result.code, 0, result.stderr);

@@ -1,7 +1,7 @@
 /**
  * Comparison of two tokenizer maps by behaviour: whether they render the same text for each
- * token ID both have, and encode the same texts to the same IDs. A map built here from a
- * tokenizer.json can so be checked against a published map of the same tokenizer.
+ * token ID both have, and encode the same texts to the same IDs. It checks a map built here from
+ * a tokenizer.json against a published map of the same tokenizer.
  */
 import { Detokenizer } from "../protocol/detokenizer.js";
 import type { TokenizerMap } from "../protocol/tokenizer-map.js";
@@ -24,7 +24,7 @@ export const DEFAULT_COMPARE_TEXTS: readonly string[] = [
   "<|endoftext|> stays text",
 ];
 
-/** How often to list a difference before only counting them. */
+/** Maximum number of differences listed. The rest are only counted. */
 const LISTED_DIFFERENCES = 10;
 
 /** One token ID that the two maps render differently. */

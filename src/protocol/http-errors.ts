@@ -28,9 +28,9 @@ export interface HttpErrorDetails {
 }
 
 /**
- * An inference response with a status other than 2xx and 426. When the body
- * is an OpenAI error envelope (`{"error": {"message", "type", "param", "code"}}`), its fields are
- * copied here; the server's own code is `serverCode`, because `code` is this library's stable
+ * An inference response with a status other than 2xx and 426. When the body is an OpenAI error
+ * envelope (`{"error": {"message", "type", "param", "code"}}`), its fields are copied here.
+ * The server's own code is `serverCode`, because `code` is this library's stable
  * `CODEC_ERR_HTTP_STATUS`.
  */
 export class CodecHttpError extends CodecError {

@@ -5,8 +5,8 @@
  * `.well-known/codec/` discovery and version signalling. It uses only web-standard APIs, so it
  * runs in browsers as well as in Node.
  *
- * The zstd decoder is a separate entry point, `codec-serve/client/zstd` (zstd-decoder.ts), that
- * callers pass to `decodeResponse`; nothing here imports it, so bundles of this entry point
+ * The zstd decoder is a separate entry point, `codec-serve/client/zstd` (zstd-decoder.ts), which
+ * callers pass to `decodeResponse`. Nothing here imports it, so bundles of this entry point
  * leave the zstd-codec package out.
  */
 

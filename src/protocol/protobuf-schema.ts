@@ -5,8 +5,8 @@
  * `CodecFrame` travels in protobuf streams behind a 4-byte unsigned big-endian length prefix.
  * `CodecRequest` is a `POST /v1/completions/codec` body and has no prefix. Its `temperature` is
  * `optional`, so code generated from this text (protobufjs, protoc) writes a temperature of 0
- * and the server decodes greedily; without `optional`, proto3 code leaves a 0 out and the server
- * samples at its default temperature. `optional` does not change the wire format. Field 4 of
+ * and the server decodes greedily. Without `optional`, proto3 code leaves a 0 out, and the
+ * server samples at its default temperature. `optional` does not change the wire format. Field 4 of
  * `CodecFrame` is `tool_calls` on every engine that ships it. A proposed delta-varint
  * variant names field 4 `base_id` instead, so that variant is not supported here.
  */

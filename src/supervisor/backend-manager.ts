@@ -118,16 +118,16 @@ export class BackendManager {
     const current = isAlive(this.#current) ? this.#current : undefined;
     const candidate = isAlive(this.#candidate) ? this.#candidate : undefined;
     // While a restart-mode load runs, the loading engine is the only process: report it.
-    const shown = current ?? candidate;
+    const reported = current ?? candidate;
     const operation = this.#operation;
     return {
       backend: this.#launcher.kind.name,
       state: this.state,
-      running: shown !== undefined,
-      current_model: shown?.model ?? null,
-      started_at: shown?.startedAt.toISOString() ?? null,
-      backend_url: (shown ?? this.#current)?.origin ?? null,
-      pid: shown?.process.pid ?? null,
+      running: reported !== undefined,
+      current_model: reported?.model ?? null,
+      started_at: reported?.startedAt.toISOString() ?? null,
+      backend_url: (reported ?? this.#current)?.origin ?? null,
+      pid: reported?.process.pid ?? null,
       loading:
         current !== undefined && candidate !== undefined
           ? { model: candidate.model, pid: candidate.process.pid }
