@@ -9,6 +9,7 @@ import { SHIPPED_DICTIONARY_DIR } from "../src/engine/zstd-dictionaries.js";
 import { defaultDataDir } from "../src/supervisor/supervisor-options.js";
 import { measureCompression } from "./bench/compression-bench.js";
 import { measureThroughput, measureWireBytes } from "./bench/engine-bench.js";
+import { measureMemory } from "./bench/memory-bench.js";
 import { measureProxyOverhead, measureSwapModes } from "./bench/supervisor-bench.js";
 
 const BENCHMARKS_DOC = fileURLToPath(new URL("../../docs/benchmarks.md", import.meta.url));
@@ -60,6 +61,13 @@ const SECTIONS: Record<string, Section> = {
       await measureProxyOverhead(primary),
       "### Model swaps under load (8 clients streaming 32-token completions without pause, 3 swaps between two demo models)",
       await measureSwapModes(primary, secondary),
+    ],
+  },
+  memory: {
+    decoding: GREEDY,
+    run: async ({ primary }) => [
+      "### Resident memory (engine `--threads 1 --ctx-size 512 --parallel 16`)",
+      await measureMemory(primary),
     ],
   },
 };

@@ -10,7 +10,7 @@ import { measureStream, median } from "./measure-stream.js";
 
 /** Engine arguments for supervisor measurements: one thread, room for 16 streams. */
 const ENGINE_ARGS = "--threads 1 --ctx-size 512 --parallel 16 --gpu cpu --log-level warn";
-const STREAM_TOKENS = 128;
+export const STREAM_TOKENS = 128;
 
 interface BenchSupervisor {
   baseUrl: string;
@@ -20,7 +20,7 @@ interface BenchSupervisor {
 }
 
 /** Starts `codec-serve serve` with models `a` and `b` in its registry and waits until it serves `a`. */
-async function startSupervisor(
+export async function startSupervisor(
   modelA: string,
   modelB: string,
   swapMode: string,
@@ -76,7 +76,8 @@ async function startSupervisor(
   };
 }
 
-function streamRequest() {
+/** Returns the body of one benchmark stream: greedy msgpack, the full `STREAM_TOKENS` tokens. */
+export function streamRequest() {
   return {
     prompt: "The history of the printing press",
     max_tokens: STREAM_TOKENS,
